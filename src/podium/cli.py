@@ -1,0 +1,51 @@
+"""Command line: ``python -m podium demo|report|champion ...``.
+
+Each subcommand lives in its own core module, which provides ``add_arguments(parser)`` and
+``run(args) -> int``; this file only wires them together. A :class:`PodiumError` becomes a
+one-line message on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from podium import __version__
+from podium.errors import PodiumError
+
+# subcommand -> (module, help). Modules are imported only when their subcommand runs.
+SUBCOMMANDS = {
+    "demo": ("podium.demo", "seed a store with real scikit-learn training runs"),
+    "report": ("podium.report.cli", "write a Markdown or HTML team report"),
+    "champion": ("podium.champion", "rank runs by a policy and promote the champion model"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m podium", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"podium {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:  # a subcommand whose module is not written yet
+            if exc.name and module_name.startswith(exc.name):
+                continue
+            raise
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=module_name)
+        module.add_arguments(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module = importlib.import_module(args._module)
+    try:
+        return int(module.run(args) or 0)
+    except PodiumError as exc:
+        print(f"podium {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,382 @@
+"""The only module that talks to MLflow: experiments, runs, metric history, registry.
+
+Every function takes the tracking URI explicitly (never MLflow's process-global one), so one
+Streamlit server can serve several stores at once. Errors a user can cause come out as
+:class:`~podium.errors.PodiumError` with a redacted URI and MLflow's own wording.
+
+Runs travel as one pandas DataFrame with MLflow's column names (see ``docs/architecture.md``):
+``run_id, run_name, experiment_id, experiment_name, status, start_time, end_time, duration_s,
+user, metrics.*, params.*, tags.*``. The ``params.*``/``metrics.*``/``tags.*`` values are exactly
+what ``mlflow.search_runs`` returns for the same arguments.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from podium.config import file_store_uri, is_file_store, redact_uri, resolve_tracking_uri, uri_scheme
+from podium.errors import FilterError, NotFoundError, PodiumError, StoreError
+
+# Columns every runs frame has, in this order, before the metrics/params/tags columns.
+BASE_COLUMNS = [
+    "run_id",
+    "run_name",
+    "experiment_id",
+    "experiment_name",
+    "status",
+    "start_time",
+    "end_time",
+    "duration_s",
+    "user",
+    "artifact_uri",
+]
+
+# The largest page MLflow's stores and its REST API accept for search_runs.
+MAX_PAGE_SIZE = 50_000
+
+_file_store_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One experiment as the experiments picker shows it."""
+
+    id: str
+    name: str
+    run_count: int
+    last_activity: datetime | None
+    lifecycle_stage: str = "active"
+
+
+# --------------------------------------------------------------------------------------------
+# Connecting
+
+
+def _prepare_uri(tracking_uri: str | None) -> str:
+    uri = resolve_tracking_uri(tracking_uri)
+    if is_file_store(uri):
+        return file_store_uri(uri)
+    return uri
+
+
+@contextlib.contextmanager
+def _client(tracking_uri: str) -> Iterator["mlflow.MlflowClient"]:  # noqa: F821
+    """An ``MlflowClient`` for ``tracking_uri``; turns connection failures into StoreError.
+
+    A legacy file store is refused by MLflow 3 unless ``MLFLOW_ALLOW_FILE_STORE`` is set, so it
+    is set for the duration of that read only (under a lock, since the environment is shared).
+    """
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    uri = _prepare_uri(tracking_uri)
+    lock = _file_store_lock if is_file_store(uri) else contextlib.nullcontext()
+    with lock:
+        previous = os.environ.get("MLFLOW_ALLOW_FILE_STORE")
+        if is_file_store(uri):
+            _check_file_store(uri)
+            os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
+        try:
+            if uri_scheme(uri) in ("http", "https"):
+                _check_http(uri)
+            try:
+                yield MlflowClient(tracking_uri=uri, registry_uri=uri)
+            except PodiumError:
+                raise
+            except MlflowException as exc:
+                if _is_bad_request(exc):
+                    raise
+                raise StoreError(_store_message(uri, exc), redact_uri(uri)) from None
+            except Exception as exc:  # driver errors (psycopg2, pymysql), OS errors
+                if type(exc).__module__.startswith(("sqlalchemy", "psycopg2", "pymysql", "requests", "urllib3")) or isinstance(exc, OSError):
+                    raise StoreError(_store_message(uri, exc), redact_uri(uri)) from None
+                raise
+        finally:
+            if is_file_store(uri):
+                if previous is None:
+                    os.environ.pop("MLFLOW_ALLOW_FILE_STORE", None)
+                else:
+                    os.environ["MLFLOW_ALLOW_FILE_STORE"] = previous
+
+
+def _is_bad_request(exc: Exception) -> bool:
+    code = getattr(exc, "error_code", "")
+    return code in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST", "BAD_REQUEST")
+
+
+def _store_message(uri: str, exc: BaseException) -> str:
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    # Driver messages can echo the connection string; never let a password through.
+    detail = detail.replace(uri, redact_uri(uri))
+    return f"Cannot read the MLflow store at {redact_uri(uri)}: {redact_uri(detail)}"
+
+
+def _check_http(uri: str) -> None:
+    """Fail fast (seconds, not MLflow's minutes of retries) when a tracking server is down."""
+    import requests
+
+    try:
+        requests.get(uri.rstrip("/") + "/health", timeout=5)
+    except requests.RequestException as exc:
+        raise StoreError(
+            f"Cannot reach the MLflow tracking server at {redact_uri(uri)} "
+            f"({type(exc).__name__}). Is it running?",
+            redact_uri(uri),
+        ) from None
+
+
+def _check_file_store(uri: str) -> None:
+    from urllib.parse import urlsplit
+    from urllib.request import url2pathname
+
+    path = url2pathname(urlsplit(uri).path)
+    if not os.path.isdir(path):
+        raise StoreError(f"No MLflow file store (mlruns folder) at {redact_uri(uri)}.", redact_uri(uri))
+
+
+# --------------------------------------------------------------------------------------------
+# Experiments
+
+
+def list_experiments(tracking_uri: str | None = None, include_deleted: bool = False) -> list[Experiment]:
+    """List the store's experiments with their run count and last activity, newest first.
+
+    Args:
+        tracking_uri: The store; resolved as in :func:`podium.config.resolve_tracking_uri`.
+        include_deleted: Also list deleted experiments.
+
+    Returns:
+        One :class:`Experiment` per experiment. ``run_count`` counts active (not deleted) runs;
+        ``last_activity`` is the latest run start or experiment update.
+    """
+    from mlflow.entities import ViewType
+
+    view = ViewType.ALL if include_deleted else ViewType.ACTIVE_ONLY
+    with _client(tracking_uri) as client:
+        experiments = _all_pages(lambda token: client.search_experiments(view_type=view, max_results=1000, page_token=token))
+        out = []
+        for exp in experiments:
+            runs = _all_pages(
+                lambda token, e=exp: client.search_runs(
+                    [e.experiment_id], "", ViewType.ACTIVE_ONLY, MAX_PAGE_SIZE, None, token
+                )
+            )
+            times = [r.info.start_time for r in runs if r.info.start_time] + [
+                t for t in (exp.last_update_time, exp.creation_time) if t
+            ]
+            last = datetime.fromtimestamp(max(times) / 1000, tz=timezone.utc) if times else None
+            out.append(Experiment(exp.experiment_id, exp.name, len(runs), last, exp.lifecycle_stage))
+    return sorted(out, key=lambda e: (e.last_activity or datetime.min.replace(tzinfo=timezone.utc)), reverse=True)
+
+
+def _all_pages(fetch) -> list:
+    items, token = [], None
+    while True:
+        page = fetch(token)
+        items.extend(page)
+        token = page.token
+        if not token:
+            return items
+
+
+def resolve_experiments(tracking_uri: str | None, experiments: list[str]) -> dict[str, str]:
+    """Map experiment names or ids to ``{id: name}``, in the order given.
+
+    Raises:
+        NotFoundError: when a name or id matches no experiment of the store.
+    """
+    known = list_experiments_light(tracking_uri)
+    by_id = {e_id: name for e_id, name in known}
+    by_name = {name: e_id for e_id, name in known}
+    out: dict[str, str] = {}
+    missing = []
+    for item in experiments:
+        key = str(item)
+        if key in by_name:
+            out[by_name[key]] = key
+        elif key in by_id:
+            out[key] = by_id[key]
+        else:
+            missing.append(key)
+    if missing:
+        names = ", ".join(repr(m) for m in missing)
+        raise NotFoundError(f"No experiment named {names} in {redact_uri(_prepare_uri(tracking_uri))}.")
+    return out
+
+
+def list_experiments_light(tracking_uri: str | None) -> list[tuple[str, str]]:
+    """``(id, name)`` of every experiment, deleted ones included (cheap: no run counts)."""
+    from mlflow.entities import ViewType
+
+    with _client(tracking_uri) as client:
+        exps = _all_pages(lambda token: client.search_experiments(view_type=ViewType.ALL, max_results=1000, page_token=token))
+    return [(e.experiment_id, e.name) for e in exps]
+
+
+# --------------------------------------------------------------------------------------------
+# Runs
+
+
+def validate_filter(filter_string: str) -> None:
+    """Check ``filter_string`` with MLflow's own parser.
+
+    Raises:
+        FilterError: with MLflow's explanation when the parser rejects it.
+    """
+    from mlflow.exceptions import MlflowException
+    from mlflow.utils.search_utils import SearchUtils
+
+    if not filter_string or not filter_string.strip():
+        return
+    try:
+        SearchUtils.parse_search_filter(filter_string)
+    except MlflowException as exc:
+        raise FilterError(exc.message) from None
+    except Exception as exc:  # the parser raises plain errors on some malformed input
+        raise FilterError(f"Invalid filter {filter_string!r}: {exc}") from None
+
+
+def load_runs(
+    tracking_uri: str | None,
+    experiments: list[str],
+    filter_string: str = "",
+    include_deleted: bool = False,
+) -> pd.DataFrame:
+    """Load the runs of ``experiments`` matching ``filter_string`` as one DataFrame.
+
+    Args:
+        tracking_uri: The store: ``sqlite:///…``, ``postgresql://…``, ``mysql+pymysql://…``,
+            ``http(s)://…`` or a legacy ``./mlruns`` folder (path or ``file://`` URI).
+        experiments: Experiment names or ids.
+        filter_string: MLflow search syntax, e.g. ``metrics.f1 > 0.8 and params.model = 'rf'``.
+        include_deleted: Also return deleted runs.
+
+    Returns:
+        One row per run, ordered as ``mlflow.search_runs`` orders them (newest start first).
+
+    Raises:
+        FilterError: the filter is invalid (MLflow's own message).
+        NotFoundError: an experiment does not exist.
+        StoreError: the store cannot be reached or read (URI redacted).
+    """
+    validate_filter(filter_string)
+    names = resolve_experiments(tracking_uri, experiments)
+    if not names:
+        return empty_runs_frame()
+    from mlflow.entities import ViewType
+    from mlflow.exceptions import MlflowException
+
+    view = ViewType.ALL if include_deleted else ViewType.ACTIVE_ONLY
+    ids = list(names)
+    with _client(tracking_uri) as client:
+        try:
+            runs = _all_pages(
+                lambda token: client.search_runs(ids, filter_string, view, MAX_PAGE_SIZE, None, token)
+            )
+        except MlflowException as exc:
+            if _is_bad_request(exc):
+                raise FilterError(exc.message) from None
+            raise
+    return runs_to_frame(runs, names)
+
+
+def empty_runs_frame() -> pd.DataFrame:
+    """A runs frame with the base columns and no rows."""
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in BASE_COLUMNS})
+
+
+def runs_to_frame(runs: list, experiment_names: dict[str, str]) -> pd.DataFrame:
+    """Build the runs frame from MLflow ``Run`` entities, exactly as ``mlflow.search_runs`` does.
+
+    Missing metrics are NaN, missing params and tags None; then Podium's own columns
+    (``run_name``, ``experiment_name``, ``duration_s``, ``user``) are added in front.
+    """
+    if not runs:
+        return empty_runs_frame()
+    n = len(runs)
+    info: dict[str, list] = {c: [] for c in BASE_COLUMNS}
+    metrics: dict[str, list] = {}
+    params: dict[str, list] = {}
+    tags: dict[str, list] = {}
+    for i, run in enumerate(runs):
+        ri = run.info
+        info["run_id"].append(ri.run_id)
+        info["run_name"].append(ri.run_name)
+        info["experiment_id"].append(ri.experiment_id)
+        info["experiment_name"].append(experiment_names.get(ri.experiment_id))
+        info["status"].append(ri.status)
+        info["start_time"].append(ri.start_time)
+        info["end_time"].append(ri.end_time)
+        info["duration_s"].append(None)
+        info["user"].append(ri.user_id or run.data.tags.get("mlflow.user"))
+        info["artifact_uri"].append(ri.artifact_uri)
+        for store, values, null in ((metrics, run.data.metrics, np.nan), (params, run.data.params, None), (tags, run.data.tags, None)):
+            for key, value in values.items():
+                column = store.get(key)
+                if column is None:
+                    column = store[key] = [null] * n
+                column[i] = value
+    frame = {k: v for k, v in info.items()}
+    frame.update({"metrics." + k: v for k, v in metrics.items()})
+    frame.update({"params." + k: v for k, v in params.items()})
+    frame.update({"tags." + k: v for k, v in tags.items()})
+    return finish_frame(pd.DataFrame(frame))
+
+
+def finish_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Turn epoch-millisecond times into UTC datetimes, derive ``duration_s`` and sort columns.
+
+    Shared by every loading path so they all give the same frame.
+    """
+    start_ms = pd.to_numeric(df["start_time"], errors="coerce")
+    end_ms = pd.to_numeric(df["end_time"], errors="coerce")
+    df["start_time"] = pd.to_datetime(start_ms, unit="ms", utc=True)
+    df["end_time"] = pd.to_datetime(end_ms, unit="ms", utc=True)
+    df["duration_s"] = (end_ms - start_ms) / 1000.0
+    df["run_name"] = df["run_name"].astype(object).where(df["run_name"].notna(), None)
+    rest = sorted(c for c in df.columns if c not in BASE_COLUMNS)
+    ordered = [c for c in BASE_COLUMNS if c in df.columns]
+    order = (
+        [c for c in rest if c.startswith("metrics.")]
+        + [c for c in rest if c.startswith("params.")]
+        + [c for c in rest if c.startswith("tags.")]
+    )
+    df = df[ordered + order]
+    # Same row order as mlflow.search_runs: start time descending, then run id.
+    key = start_ms.fillna(-np.inf)
+    df = df.assign(_k=key.values).sort_values(["_k", "run_id"], ascending=[False, True], kind="stable")
+    return df.drop(columns="_k").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Metric history
+
+
+def load_metric_history(tracking_uri: str | None, run_ids: list[str], metric_key: str) -> pd.DataFrame:
+    """Every logged value of ``metric_key`` for ``run_ids``.
+
+    Returns:
+        A frame with columns ``run_id, key, step, timestamp, value`` (timestamp as UTC datetime),
+        ordered by run and step.
+    """
+    rows = []
+    with _client(tracking_uri) as client:
+        for run_id in run_ids:
+            for m in client.get_metric_history(run_id, metric_key):
+                rows.append((run_id, m.key, m.step, m.timestamp, m.value))
+    df = pd.DataFrame(rows, columns=["run_id", "key", "step", "timestamp", "value"])
+    df["timestamp"] = pd.to_datetime(df["timestamp"], unit="ms", utc=True)
+    return df.sort_values(["run_id", "step", "timestamp"], kind="stable").reset_index(drop=True)
+
+
+def store_is_empty(tracking_uri: str | None) -> bool:
+    """True when the store has no runs in any active experiment (used to offer the demo)."""
+    return all(e.run_count == 0 for e in list_experiments(tracking_uri))

@@ -1,0 +1,86 @@
+"""Shared fixtures: real MLflow stores of every kind Podium reads, filled with awkward data.
+
+Stores are built once per test session (PostgreSQL and MariaDB migrations take seconds) and
+their databases dropped at the end. Tests must treat them as read-only; a test that writes
+makes its own store with ``fresh_sqlite_uri``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import stores  # noqa: E402
+
+STORE_KINDS = ["sqlite", "postgresql", "mysql", "http", "file"]
+
+# Keep MLflow from phoning home or nagging during tests.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
+os.environ.pop("MLFLOW_TRACKING_URI", None)
+
+
+class AwkwardStores:
+    """Builds each kind of awkward store on first use and tears all down at session end."""
+
+    def __init__(self, base: Path):
+        self.base = base
+        self.stack = contextlib.ExitStack()
+        self.cache: dict[str, tuple[str, dict[str, str]]] = {}
+
+    def get(self, kind: str) -> tuple[str, dict[str, str]]:
+        if kind not in self.cache:
+            self.cache[kind] = self._build(kind)
+        return self.cache[kind]
+
+    def _build(self, kind: str) -> tuple[str, dict[str, str]]:
+        if kind == "sqlite":
+            uri = f"sqlite:///{self.base / 'awkward.db'}"
+            return uri, stores.populate_awkward(uri)
+        if kind == "postgresql":
+            uri = self.stack.enter_context(stores.postgres_database())
+            return uri, stores.populate_awkward(uri)
+        if kind == "mysql":
+            uri = self.stack.enter_context(stores.mysql_database())
+            return uri, stores.populate_awkward(uri)
+        if kind == "http":
+            backend = f"sqlite:///{self.base / 'server.db'}"
+            uri = self.stack.enter_context(stores.mlflow_server(backend, self.base / "server-artifacts"))
+            return uri, stores.populate_awkward(uri)
+        if kind == "file":
+            path = self.base / "mlruns"
+            return str(path), stores.populate_file_store(path)
+        raise ValueError(kind)
+
+
+@pytest.fixture(scope="session")
+def awkward_stores(tmp_path_factory):
+    registry = AwkwardStores(tmp_path_factory.mktemp("awkward"))
+    with registry.stack:
+        yield registry
+
+
+@pytest.fixture(params=STORE_KINDS)
+def awkward_store(request, awkward_stores):
+    """(tracking_uri, {label: run_id}) for each store kind in turn."""
+    return awkward_stores.get(request.param)
+
+
+@pytest.fixture
+def sqlite_awkward(awkward_stores):
+    """The awkward data on SQLite only: for tests that need one store, not every kind."""
+    return awkward_stores.get("sqlite")
+
+
+@pytest.fixture
+def fresh_sqlite_uri(tmp_path):
+    """An empty SQLite tracking URI of the test's own, for tests that write."""
+    return f"sqlite:///{tmp_path / 'mlflow.db'}"

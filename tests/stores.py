@@ -1,0 +1,175 @@
+"""Real MLflow stores for tests, written by the real MLflow client.
+
+``populate_awkward`` fills a store with the data that breaks naive tools: NaN and ±inf metrics,
+params missing from some runs, unicode and HTML-looking names, deleted, FAILED and RUNNING runs,
+nested runs, metric histories and tags. The database helpers create a fresh database on the
+local PostgreSQL/MariaDB and drop it afterwards; ``mlflow_server`` runs a real ``mlflow server``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import requests
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+MYSQL_ADMIN = "mysql+pymysql://root@127.0.0.1:3306/"
+
+AWKWARD_EXPERIMENT = "awkward ☃ <b>exp</b> | `x`"
+SECOND_EXPERIMENT = "second-exp"
+HOSTILE_NAME = "<script>alert('run')</script> | **bold** [x](javascript:alert(1))"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def populate_awkward(tracking_uri: str) -> dict[str, str]:
+    """Write the awkward data set into ``tracking_uri``; return {label: run_id}."""
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, Param, RunTag
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    exp1 = client.create_experiment(AWKWARD_EXPERIMENT, tags={"team": "fraud & risk"})
+    exp2 = client.create_experiment(SECOND_EXPERIMENT)
+    ids: dict[str, str] = {}
+    t0 = 1_700_000_000_000
+
+    def run(label, exp, name, params=None, metrics=None, tags=None, status="FINISHED", start=0, history=None, parent=None):
+        tags = dict(tags or {})
+        if parent:
+            tags["mlflow.parentRunId"] = ids[parent]
+        r = client.create_run(exp, start_time=t0 + start * 1000, tags=tags, run_name=name)
+        rid = r.info.run_id
+        ids[label] = rid
+        client.log_batch(
+            rid,
+            metrics=[Metric(k, v, t0 + start * 1000, 0) for k, v in (metrics or {}).items()],
+            params=[Param(k, v) for k, v in (params or {}).items()],
+        )
+        for key, values in (history or {}).items():
+            client.log_batch(rid, metrics=[Metric(key, v, t0 + start * 1000 + s, s) for s, v in enumerate(values)])
+        if status != "RUNNING":
+            client.set_terminated(rid, status=status, end_time=t0 + start * 1000 + 1500 + start * 10)
+        return rid
+
+    run("plain", exp1, "plain-rf", {"model": "rf", "n_estimators": "100", "lr": "0.1"},
+        {"accuracy": 0.91, "f1": 0.8, "latency_ms": 12.5}, {"team": "risk", "stage": "dev"}, start=1,
+        history={"loss": [0.9, 0.5, 0.3, 0.25]})
+    run("nan", exp1, "nan-metric", {"model": "gbm", "n_estimators": "200"},
+        {"accuracy": math.nan, "f1": 0.7, "latency_ms": 30.0}, {"team": "risk"}, start=2)
+    run("posinf", exp1, "inf-loss", {"model": "gbm", "lr": "1e-3"},
+        {"accuracy": 0.5, "loss": math.inf, "latency_ms": -math.inf}, start=3)
+    run("unicode", exp1, "ラン-✓ émoji 🚀", {"model": "logreg", "C": "0.5", "penalty": "l2"},
+        {"accuracy": 0.88, "f1": 0.85}, {"note": "naïve — ünïcödé"}, start=4)
+    run("hostile", exp1, HOSTILE_NAME,
+        {"model": "<img src=x onerror=alert(1)>", "odd key:x/y": "a|b`c`", "n_estimators": "50"},
+        {"accuracy": 0.93, "f1": 0.9, "latency_ms": 40.0},
+        {"mlflow.note.content": "<script>alert('note')</script>", "team": "<b>ops</b>"}, start=5)
+    run("failed", exp1, "failed-run", {"model": "rf", "n_estimators": "10"}, {"accuracy": 0.1}, status="FAILED", start=6)
+    run("running", exp1, "still-running", {"model": "rf"}, {"accuracy": 0.6}, status="RUNNING", start=7)
+    run("parent", exp1, "sweep-parent", {"sweep": "yes"}, {}, start=8)
+    run("child1", exp1, "sweep-child-1", {"model": "rf", "n_estimators": "300"}, {"accuracy": 0.92, "f1": 0.81}, parent="parent", start=9)
+    run("child2", exp1, "sweep-child-2", {"model": "rf", "n_estimators": "400"}, {"accuracy": 0.94, "f1": 0.83}, parent="parent", start=10)
+    run("deleted", exp1, "deleted-run", {"model": "rf"}, {"accuracy": 0.99}, start=11)
+    client.delete_run(ids["deleted"])
+    run("noname", exp1, None, {"model": "svm"}, {"accuracy": 0.7, "zero": 0.0, "neg": -1.5}, start=12)
+    run("other1", exp2, "other-a", {"optimizer": "adam", "batch": "32"}, {"accuracy": 0.77, "val_loss": 0.4}, start=13)
+    run("other2", exp2, "other-b", {"optimizer": "sgd"}, {"accuracy": 0.79}, {"team": "vision"}, start=14)
+    return ids
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database on the local server; dropped afterwards."""
+    import sqlalchemy as sa
+
+    name = f"podium_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def mysql_database() -> Iterator[str]:
+    """A fresh MariaDB database on the local server; dropped afterwards."""
+    import sqlalchemy as sa
+
+    name = f"podium_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(MYSQL_ADMIN)
+    with admin.connect() as c:
+        c.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+    try:
+        yield f"mysql+pymysql://root@127.0.0.1:3306/{name}"
+    finally:
+        with admin.connect() as c:
+            c.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def mlflow_server(backend_uri: str, artifacts: Path) -> Iterator[str]:
+    """A real ``mlflow server`` subprocess on a free port, serving ``backend_uri``."""
+    port = free_port()
+    log = open(artifacts.parent / f"mlflow-server-{port}.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend_uri,
+         "--default-artifact-root", str(artifacts), "--host", "127.0.0.1", "--port", str(port),
+         "--workers", "1"],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"mlflow server exited: {(artifacts.parent / f'mlflow-server-{port}.log').read_text()[-2000:]}")
+            try:
+                if requests.get(url + "/health", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.3)
+        else:
+            raise RuntimeError("mlflow server did not become healthy in 90 s")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def populate_file_store(path: Path) -> dict[str, str]:
+    """Write the awkward data set into a legacy ``mlruns`` folder at ``path``.
+
+    MLflow 3 writes a file store only with ``MLFLOW_ALLOW_FILE_STORE``; it is set for the write
+    alone, so a test that reads the folder proves Podium sets it itself.
+    """
+    previous = os.environ.get("MLFLOW_ALLOW_FILE_STORE")
+    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
+    try:
+        return populate_awkward(path.resolve().as_uri())
+    finally:
+        if previous is None:
+            os.environ.pop("MLFLOW_ALLOW_FILE_STORE", None)
+        else:
+            os.environ["MLFLOW_ALLOW_FILE_STORE"] = previous
