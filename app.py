@@ -1,0 +1,12 @@
+"""Podium: the whole map of the app. Page config and navigation, nothing else."""
+
+import streamlit as st
+
+st.set_page_config(page_title="Podium", page_icon=":material/leaderboard:", layout="wide")
+
+pages = [
+    st.Page("pages/runs.py", title="Runs", icon=":material/table_rows:", url_path="runs", default=True),
+    # Further pages (Compare, Report, Champion) are added here by their issues.
+]
+
+st.navigation(pages).run()
