@@ -58,3 +58,23 @@ def selected_runs() -> list[str]:
 
 def set_selected_runs(run_ids: list[str]) -> None:
     st.session_state[SELECTED_RUNS_KEY] = list(run_ids)
+
+
+def store_sidebar() -> None:
+    """The sidebar's store panel: which store this is (password redacted) and a way to switch."""
+    uri = tracking_uri()
+    with st.sidebar:
+        st.caption("MLflow store")
+        st.code(redact_uri(uri), language=None, wrap_lines=True)
+        with st.popover("Change store", icon=":material/storage:", width="stretch"):
+            new = st.text_input(
+                "Tracking URI",
+                key="store_uri_input",
+                placeholder="sqlite:///mlflow.db, postgresql://…, http://host:5000, ./mlruns",
+                type="password",
+                help="Stays in this browser session only. A password in it is never shown.",
+            )
+            if st.button("Open", key="store_uri_open", disabled=not new.strip()):
+                st.session_state[STORE_KEY] = new.strip()
+                clear_caches()
+                st.rerun()

@@ -84,3 +84,24 @@ def sqlite_awkward(awkward_stores):
 def fresh_sqlite_uri(tmp_path):
     """An empty SQLite tracking URI of the test's own, for tests that write."""
     return f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+APP_PATH = str(ROOT / "app.py")
+
+
+@pytest.fixture
+def open_app():
+    """Open Podium in AppTest on a store: ``open_app(uri, page=None)`` -> a run AppTest."""
+    from streamlit.testing.v1 import AppTest
+
+    def _open(uri: str, page: str | None = None, query: dict | None = None):
+        at = AppTest.from_file(APP_PATH, default_timeout=90)
+        at.session_state["podium_tracking_uri"] = uri
+        for k, v in (query or {}).items():
+            at.query_params[k] = v
+        at.run()
+        if page:
+            at.switch_page(page).run()
+        return at
+
+    return _open

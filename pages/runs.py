@@ -1,0 +1,83 @@
+"""Runs: the home page. Pick experiments, see their runs and the key params and metrics."""
+
+import streamlit as st
+
+from pages._common import (
+    cached_experiments,
+    cached_runs,
+    clear_caches,
+    show_store_error,
+    store_sidebar,
+    tracking_uri,
+)
+from podium.errors import PodiumError
+from podium.runs_table import key_columns, summary
+
+uri = tracking_uri()
+store_sidebar()
+
+st.title("Runs")
+
+try:
+    experiments = cached_experiments(uri)
+except PodiumError as exc:
+    show_store_error(exc, key="runs_store")
+    st.stop()
+
+if not experiments or all(e.run_count == 0 for e in experiments):
+    st.info(
+        "This store has no runs yet. Seed it with real scikit-learn training runs:\n\n"
+        "`python -m podium demo --tracking-uri <your store>`  (or run `make run` with no "
+        "`MLFLOW_TRACKING_URI` set, which seeds `sqlite:///mlflow.db`).",
+        icon=":material/inbox:",
+    )
+    st.stop()
+
+names = [e.name for e in experiments]
+by_name = {e.name: e for e in experiments}
+top, refresh = st.columns([6, 1], vertical_alignment="bottom")
+chosen = top.multiselect(
+    "Experiments",
+    names,
+    default=[names[0]],
+    key="runs_experiments",
+    format_func=lambda n: f"{n}  ({by_name[n].run_count} runs)",
+    help="Experiments are listed by last activity, newest first.",
+)
+if refresh.button("Refresh", key="runs_refresh", icon=":material/refresh:", width="stretch"):
+    clear_caches()
+    st.rerun()
+
+if not chosen:
+    st.info("Pick one or more experiments to see their runs.", icon=":material/arrow_upward:")
+    st.stop()
+
+try:
+    with st.spinner("Loading runs…", show_time=True):
+        runs = cached_runs(uri, tuple(chosen))
+except PodiumError as exc:
+    show_store_error(exc, key="runs_load")
+    st.stop()
+
+if runs.empty:
+    st.info("No runs in the chosen experiments yet.", icon=":material/inbox:")
+    st.stop()
+
+counts = summary(runs)
+by_status = ", ".join(f"{v} {k.lower()}" for k, v in counts.items() if k != "total")
+st.caption(f"{counts['total']} runs ({by_status})")
+
+columns = key_columns(runs)
+st.dataframe(
+    runs[columns],
+    key="runs_table",
+    hide_index=True,
+    column_config={
+        "run_name": st.column_config.TextColumn("Run", pinned=True),
+        "experiment_name": st.column_config.TextColumn("Experiment"),
+        "status": st.column_config.TextColumn("Status"),
+        "start_time": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm"),
+        "duration_s": st.column_config.NumberColumn("Duration (s)", format="%.1f"),
+        "user": st.column_config.TextColumn("User"),
+    },
+)
