@@ -105,3 +105,22 @@ def open_app():
         return at
 
     return _open
+
+
+@pytest.fixture(scope="session")
+def demo_store_uri(tmp_path_factory):
+    """A SQLite store seeded once per session by the real demo seeder (real sklearn training)."""
+    from podium.demo import seed_demo
+
+    uri = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'mlflow.db'}"
+    seed_demo(uri)
+    return uri
+
+
+@pytest.fixture(scope="session")
+def demo_app_url(demo_store_uri, tmp_path_factory):
+    """A real ``streamlit run`` of Podium on the demo store, shared by the browser tests."""
+    import browser
+
+    with browser.streamlit_server(demo_store_uri, tmp_path_factory.mktemp("streamlit")) as url:
+        yield url

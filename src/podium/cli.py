@@ -16,6 +16,7 @@ from podium.errors import PodiumError
 
 # subcommand -> (module, help). Modules are imported only when their subcommand runs.
 SUBCOMMANDS = {
+    "serve": ("podium.serve", "open the Podium app (seeds the demo store on a first run)"),
     "demo": ("podium.demo", "seed a store with real scikit-learn training runs"),
     "report": ("podium.report.cli", "write a Markdown or HTML team report"),
     "champion": ("podium.champion", "rank runs by a policy and promote the champion model"),
