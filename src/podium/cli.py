@@ -24,7 +24,10 @@ SUBCOMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m podium", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m podium",
+        description="Podium: compare MLflow runs, write team reports and pick the champion model.",
+    )
     parser.add_argument("--version", action="version", version=f"podium {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in SUBCOMMANDS.items():
