@@ -173,3 +173,54 @@ def populate_file_store(path: Path) -> dict[str, str]:
             os.environ.pop("MLFLOW_ALLOW_FILE_STORE", None)
         else:
             os.environ["MLFLOW_ALLOW_FILE_STORE"] = previous
+
+
+SEARCH_EXPERIMENT = "search cases ✓"
+
+
+def populate_search_cases(tracking_uri: str) -> dict[str, str]:
+    """Write runs whose values make filter semantics differ (case, LIKE wildcards, NaN, inf...).
+
+    One experiment, :data:`SEARCH_EXPERIMENT`, in a store of its own (it does not touch the
+    awkward stores, whose run counts other tests rely on). Returns {label: run_id}.
+    """
+    import math
+
+    from mlflow import MlflowClient
+    from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    exp = client.create_experiment(SEARCH_EXPERIMENT)
+    ids: dict[str, str] = {}
+    t0 = 1_710_000_000_000
+
+    def run(label, name, start, tags=None, params=None, metrics=None, status="FINISHED", dataset=None):
+        r = client.create_run(exp, start_time=t0 + start * 1000, tags=tags or {}, run_name=name)
+        rid = ids[label] = r.info.run_id
+        client.log_batch(
+            rid,
+            metrics=[Metric(k, v, t0, 0) for k, v in (metrics or {}).items()],
+            params=[Param(k, v) for k, v in (params or {}).items()],
+        )
+        if dataset:
+            ds_name, digest, context = dataset
+            client.log_inputs(rid, [DatasetInput(Dataset(ds_name, digest, "local", f"/data/{ds_name}"),
+                                                 [InputTag("mlflow.data.context", context)])])
+        if status != "RUNNING":
+            client.set_terminated(rid, status=status, end_time=t0 + start * 1000 + 500)
+
+    run("upper", "Upper_Case", 1,
+        tags={"cap": "Alpha", "uni": "École", "under": "a_b", "pct": "50%", "bs": "a\\b",
+              "nl": "line1\nline2", "space": "x ", "empty": ""},
+        params={"p": "Alpha", "lr": "0.1"}, metrics={"m": 1.0, "big": math.inf, "zero": 0.0},
+        dataset=("iris", "abc123", "training"))
+    run("lower", "lower_case", 2,
+        tags={"cap": "alpha", "uni": "école", "under": "axb", "pct": "50x", "bs": "ab",
+              "nl": "line1", "space": "x", "empty": "set"},
+        params={"p": "alpha"}, metrics={"m": math.nan, "big": -math.inf, "zero": -0.0},
+        dataset=("wine", "def456", "evaluation"))
+    run("bare", "bare", 3, metrics={"big": 5.0})
+    run("running", "RUNNING-one", 4, tags={"cap": "ALPHA"}, params={"p": "ALPHA"}, metrics={"m": 2.0},
+        status="RUNNING", dataset=("iris", "abc123", "evaluation"))
+    run("failed", "failed%run", 5, tags={"cap": "beta"}, metrics={"m": 0.0}, status="FAILED")
+    return ids

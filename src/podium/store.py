@@ -226,22 +226,14 @@ def list_experiments_light(tracking_uri: str | None) -> list[tuple[str, str]]:
 
 
 def validate_filter(filter_string: str) -> None:
-    """Check ``filter_string`` with MLflow's own parser.
+    """Check ``filter_string`` as MLflow's run search would (see :func:`podium.search.validate_filter`).
 
     Raises:
-        FilterError: with MLflow's explanation when the parser rejects it.
+        FilterError: with MLflow's explanation when MLflow would reject it.
     """
-    from mlflow.exceptions import MlflowException
-    from mlflow.utils.search_utils import SearchUtils
+    from podium import search
 
-    if not filter_string or not filter_string.strip():
-        return
-    try:
-        SearchUtils.parse_search_filter(filter_string)
-    except MlflowException as exc:
-        raise FilterError(exc.message) from None
-    except Exception as exc:  # the parser raises plain errors on some malformed input
-        raise FilterError(f"Invalid filter {filter_string!r}: {exc}") from None
+    search.validate_filter(filter_string)
 
 
 def load_runs(
@@ -285,7 +277,17 @@ def load_runs(
             if _is_bad_request(exc):
                 raise FilterError(exc.message) from None
             raise
-    return runs_to_frame(runs, names)
+    return _with_backend(runs_to_frame(runs, names), tracking_uri)
+
+
+def _with_backend(df: pd.DataFrame, tracking_uri: str | None) -> pd.DataFrame:
+    """Note the store kind, whose LIKE/ILIKE rules :func:`podium.search.filter_frame` follows."""
+    from podium import search
+
+    scheme = uri_scheme(_prepare_uri(tracking_uri))
+    if scheme in search.BACKENDS:
+        df.attrs[search.BACKEND_ATTR] = scheme
+    return df
 
 
 def empty_runs_frame() -> pd.DataFrame:
@@ -328,7 +330,20 @@ def runs_to_frame(runs: list, experiment_names: dict[str, str]) -> pd.DataFrame:
     frame.update({"metrics." + k: v for k, v in metrics.items()})
     frame.update({"params." + k: v for k, v in params.items()})
     frame.update({"tags." + k: v for k, v in tags.items()})
-    return finish_frame(pd.DataFrame(frame))
+    nan_runs: dict[str, list[str]] = {}
+    for run in runs:
+        for key, value in run.data.metrics.items():
+            if value != value:  # a logged NaN, which the frame cannot tell from a missing metric
+                nan_runs.setdefault("metrics." + key, []).append(run.info.run_id)
+    return _with_nan_record(finish_frame(pd.DataFrame(frame)), nan_runs)
+
+
+def _with_nan_record(df: pd.DataFrame, nan_runs: dict[str, list[str]]) -> pd.DataFrame:
+    """Record which runs logged a NaN metric, for :func:`podium.search.filter_frame`'s ``!=``."""
+    from podium import search
+
+    df.attrs[search.NAN_METRICS_ATTR] = {k: search.NAN_SEPARATOR.join(v) for k, v in nan_runs.items()}
+    return df
 
 
 def finish_frame(df: pd.DataFrame) -> pd.DataFrame:

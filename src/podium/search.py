@@ -1,0 +1,358 @@
+"""MLflow's run search, applied to a runs frame that is already in memory.
+
+``filter_frame(df, "metrics.f1 > 0.8 and params.model = 'rf'")`` keeps the rows of a runs frame
+(see :mod:`podium.store`) that ``mlflow.search_runs`` would return for the same filter string.
+The string is parsed by MLflow's own parser (``SearchUtils.parse_search_filter``) and each clause
+is checked with MLflow's own comparator rules, so a bad filter fails with MLflow's own message;
+only the *evaluation* is ours, vectorised over whole columns (no per-row Python), which is what
+makes filtering 50,000 runs take milliseconds.
+
+The evaluation follows MLflow's SQL stores (``SqlAlchemyStore._search_runs``):
+
+- Every clause is an inner join: a run that lacks the metric, param or tag never matches, not
+  even ``!=``. ``IS NULL`` / ``IS NOT NULL`` (params and tags only) test presence.
+- A NaN metric matches ``!=`` and nothing else. A frame cannot tell a *logged* NaN from a missing
+  metric (both are NaN, as ``mlflow.search_runs`` gives them), so :func:`podium.store.load_runs`
+  records which runs logged NaN in ``df.attrs[NAN_METRICS_ATTR]``; without that record a NaN is
+  treated as missing.
+- ±inf: SQL stores save them as ±``sys.float_info.max``; the frame holds what the store holds, so
+  comparisons agree with the store the frame came from.
+- ``attributes.run_name`` is the ``mlflow.runName`` tag (as in the SQL stores), falling back to
+  the ``run_name`` column when the frame has no such tag column; ``created`` is ``start_time``;
+  ``user_id`` is the ``user`` column.
+- ``LIKE`` is case-sensitive on every backend (MLflow sets ``PRAGMA case_sensitive_like`` on
+  SQLite and compares ``BINARY`` on MySQL); ``%`` and ``_`` match any characters including
+  newlines. ``ILIKE`` folds case like the backend: ASCII only on SQLite (its ``lower()``),
+  Unicode on PostgreSQL, MySQL/MariaDB and the file store. PostgreSQL and MySQL treat a
+  backslash in a LIKE pattern as an escape; SQLite and the file store do not.
+
+The backend is taken from ``dialect=`` or ``df.attrs[BACKEND_ATTR]`` (set by ``load_runs``);
+without either, SQLite's rules apply (MLflow 3's default store is ``sqlite:///mlflow.db``).
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from podium.errors import FilterError
+
+# df.attrs keys written by podium.store.load_runs and read here.
+BACKEND_ATTR = "podium.backend"
+NAN_METRICS_ATTR = "podium.nan_metrics"
+# Run ids in NAN_METRICS_ATTR are joined with this separator: a str is copied for free when pandas
+# deep-copies attrs (it does on every column access), a set of 50,000 ids is not.
+NAN_SEPARATOR = "\x1f"
+
+BACKENDS = ("sqlite", "postgresql", "mysql", "file")
+
+_NUMERIC_OPS = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<=": operator.le,
+    "<": operator.lt,
+}
+
+# The frame column holding each string attribute MLflow lets a filter name.
+_STRING_ATTRIBUTE_COLUMNS = {
+    "run_id": "run_id",
+    "status": "status",
+    "artifact_uri": "artifact_uri",
+    "user_id": "user",
+    "run_name": "run_name",
+}
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def parse_filter(filter_string: str | None) -> list[dict[str, Any]]:
+    """Parse ``filter_string`` with MLflow's parser and check every clause as MLflow's search does.
+
+    Returns:
+        MLflow's parsed clauses (``type``, ``key``, ``comparator`` upper-cased, ``value``), with
+        key aliases (``created``, ``run name``) translated.
+
+    Raises:
+        FilterError: with MLflow's own message when MLflow would reject the filter.
+    """
+    from mlflow.exceptions import MlflowException
+    from mlflow.utils.search_utils import SearchUtils
+
+    if not filter_string or not filter_string.strip():
+        return []
+    try:
+        parsed = SearchUtils.parse_search_filter(filter_string)
+        clauses = []
+        for clause in parsed:
+            comparator = clause["comparator"].upper()
+            key_type = clause["type"]
+            key = SearchUtils.translate_key_alias(clause["key"])
+            value = clause["value"]
+            # The same dispatch (and so the same comparator errors) as MLflow's SQL store.
+            if SearchUtils.is_string_attribute(key_type, key, comparator):
+                kind = "string_attribute"
+            elif SearchUtils.is_numeric_attribute(key_type, key, comparator):
+                kind = "numeric_attribute"
+            elif SearchUtils.is_metric(key_type, comparator):
+                kind = "metric"
+                if value is not None:
+                    value = float(value)
+            elif SearchUtils.is_param(key_type, comparator):
+                kind = "param"
+            elif SearchUtils.is_tag(key_type, comparator):
+                kind = "tag"
+            elif SearchUtils.is_dataset(key_type, comparator):
+                kind = "dataset"
+            else:
+                raise MlflowException(f"Invalid search expression type '{key_type}'")
+            clauses.append({"type": key_type, "kind": kind, "key": key, "comparator": comparator, "value": value})
+        return clauses
+    except MlflowException as exc:
+        raise FilterError(exc.message) from None
+    except Exception as exc:  # the parser raises plain errors on some malformed input
+        raise FilterError(f"Invalid filter {filter_string!r}: {exc}") from None
+
+
+def validate_filter(filter_string: str | None) -> None:
+    """Check ``filter_string`` as MLflow's run search would.
+
+    Raises:
+        FilterError: with MLflow's explanation when MLflow would reject it.
+    """
+    parse_filter(filter_string)
+
+
+def needs_datasets(filter_string: str | None) -> bool:
+    """True when the filter has ``datasets.*`` clauses (they need the runs' dataset inputs)."""
+    return any(c["kind"] == "dataset" for c in parse_filter(filter_string))
+
+
+def filter_frame(
+    df: pd.DataFrame,
+    filter_string: str | None,
+    *,
+    dialect: str | None = None,
+    datasets: pd.DataFrame | None = None,
+    drop_empty_columns: bool = True,
+) -> pd.DataFrame:
+    """Keep the rows of a runs frame that match an MLflow filter string, in their order.
+
+    Args:
+        df: A runs frame as :func:`podium.store.load_runs` returns it.
+        filter_string: MLflow search syntax, e.g. ``metrics.f1 > 0.8 and params.model LIKE 'r%'``.
+        dialect: Whose string rules to follow: ``sqlite``, ``postgresql``, ``mysql`` or ``file``;
+            defaults to ``df.attrs[BACKEND_ATTR]``, else ``sqlite``.
+        datasets: The runs' dataset inputs (columns ``run_id, name, digest, context``), needed
+            only for ``datasets.*`` clauses.
+        drop_empty_columns: Drop the ``metrics.*``/``params.*``/``tags.*`` columns that no
+            matching run has, so the result is the frame ``mlflow.search_runs`` (and
+            ``load_runs`` with this filter) gives. Pass False to keep the columns stable.
+
+    Returns:
+        The matching rows (same order, index reset).
+
+    Raises:
+        FilterError: the filter is invalid (MLflow's own message), or it filters on datasets and
+            ``datasets`` was not given.
+    """
+    clauses = parse_filter(filter_string)
+    if not clauses:
+        return df.reset_index(drop=True)
+    mask = filter_mask(df, clauses, dialect=dialect, datasets=datasets)
+    out = df[mask].reset_index(drop=True)
+    if drop_empty_columns:
+        out = drop_absent_columns(out)
+    return out
+
+
+def drop_absent_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """Drop ``metrics.*``/``params.*``/``tags.*`` columns no row has, as ``mlflow.search_runs`` does.
+
+    A metrics column whose only values are *logged* NaNs is kept (MLflow returns it).
+    """
+    data = [c for c in df.columns if c.startswith(("metrics.", "params.", "tags."))]
+    if not data:
+        return df
+    present = df[data].notna().any().to_numpy(dtype=bool)
+    nan_record = df.attrs.get(NAN_METRICS_ATTR) or {}
+    drop = [
+        c for c, has in zip(data, present)
+        if not has and not (c in nan_record and _logged_nan(df, c).any())
+    ]
+    return df.drop(columns=drop) if drop else df
+
+
+def filter_mask(
+    df: pd.DataFrame,
+    clauses: list[dict[str, Any]],
+    *,
+    dialect: str | None = None,
+    datasets: pd.DataFrame | None = None,
+) -> np.ndarray:
+    """A boolean array: which rows of ``df`` match every clause of :func:`parse_filter`'s output."""
+    dialect = _dialect(dialect or df.attrs.get(BACKEND_ATTR))
+    mask = np.ones(len(df), dtype=bool)
+    for clause in clauses:
+        mask &= _clause_mask(df, clause, dialect, datasets)
+        if not mask.any():
+            break
+    return mask
+
+
+def _dialect(name: str | None) -> str:
+    if not name:
+        return "sqlite"
+    name = name.split("+", 1)[0].lower()
+    if name in ("postgres", "postgresql"):
+        return "postgresql"
+    if name in ("mysql", "mariadb"):
+        return "mysql"
+    if name in ("file", "sqlite"):
+        return name
+    return "sqlite"
+
+
+def _clause_mask(df: pd.DataFrame, clause: dict[str, Any], dialect: str, datasets: pd.DataFrame | None) -> np.ndarray:
+    kind, key, comparator, value = clause["kind"], clause["key"], clause["comparator"], clause["value"]
+    n = len(df)
+    if kind == "metric":
+        column = "metrics." + key
+        if column not in df.columns:
+            return np.zeros(n, dtype=bool)
+        values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        nan = np.isnan(values)
+        with np.errstate(invalid="ignore"):
+            result = _NUMERIC_OPS[comparator](values, value)
+        if comparator == "!=":
+            # A logged NaN matches "!=", a missing metric matches nothing.
+            return np.where(nan, _logged_nan(df, column), result)
+        return result & ~nan
+    if kind == "numeric_attribute":
+        values = _epoch_ms(df[key]) if key in df.columns else np.full(n, np.nan)
+        with np.errstate(invalid="ignore"):
+            return _NUMERIC_OPS[comparator](values, value) & ~np.isnan(values)
+    if kind in ("param", "tag"):
+        column = ("params." if kind == "param" else "tags.") + key
+        if comparator in ("IS NULL", "IS NOT NULL"):
+            present = df[column].notna().to_numpy(dtype=bool) if column in df.columns else np.zeros(n, dtype=bool)
+            return ~present if comparator == "IS NULL" else present
+        if column not in df.columns:
+            return np.zeros(n, dtype=bool)
+        return _string_mask(df[column], comparator, value, dialect)
+    if kind == "string_attribute":
+        column = _STRING_ATTRIBUTE_COLUMNS.get(key, key)
+        if key == "run_name" and "tags.mlflow.runName" in df.columns:
+            # MLflow's SQL stores search the mlflow.runName tag, not the runs table's name.
+            column = "tags.mlflow.runName"
+        if column not in df.columns:
+            return np.zeros(n, dtype=bool)
+        return _string_mask(df[column], comparator, value, dialect)
+    if kind == "dataset":
+        return _dataset_mask(df, key, comparator, value, dialect, datasets)
+    raise FilterError(f"Invalid search expression type '{clause['type']}'")
+
+
+def _logged_nan(df: pd.DataFrame, column: str) -> np.ndarray:
+    joined = (df.attrs.get(NAN_METRICS_ATTR) or {}).get(column)
+    if not joined:
+        return np.zeros(len(df), dtype=bool)
+    return df["run_id"].isin(joined.split(NAN_SEPARATOR)).to_numpy(dtype=bool)
+
+
+def _epoch_ms(series: pd.Series) -> np.ndarray:
+    """Milliseconds since the epoch as floats (NaN where missing), from datetimes or numbers."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        s = series if series.dt.tz is not None else series.dt.tz_localize("UTC")
+        delta = s - pd.Timestamp(0, tz="UTC")
+        return (delta / pd.Timedelta(milliseconds=1)).to_numpy(dtype=float, na_value=np.nan)
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _string_mask(series: pd.Series, comparator: str, value: Any, dialect: str) -> np.ndarray:
+    present = series.notna().to_numpy(dtype=bool)
+    out = np.zeros(len(series), dtype=bool)
+    if not present.any():
+        return out
+    values = series[present].astype(str)
+    if comparator == "=":
+        hit = values == value
+    elif comparator == "!=":
+        hit = values != value
+    elif comparator == "IN":
+        hit = values.isin([str(v) for v in value])
+    elif comparator == "NOT IN":
+        hit = ~values.isin([str(v) for v in value])
+    elif dialect == "file":
+        # The file store matches in Python: MLflow's own regex, without DOTALL, via re.match.
+        flags = re.IGNORECASE if comparator == "ILIKE" else 0
+        hit = values.str.match(_file_store_like_regex(str(value)), flags=flags)
+    elif comparator == "LIKE":
+        hit = values.str.fullmatch(_like_regex(value, dialect), flags=re.DOTALL)
+        if dialect == "mysql" and "_" in str(value) and hit.any():
+            # MySQL also requires BINARY col LIKE pattern, where "_" is one byte, not one character.
+            as_bytes = values[hit].str.encode("utf-8").str.decode("latin-1")
+            pattern = str(value).encode("utf-8").decode("latin-1")
+            hit[hit] = as_bytes.str.fullmatch(_like_regex(pattern, dialect), flags=re.DOTALL).to_numpy(dtype=bool)
+    elif comparator == "ILIKE":
+        if dialect == "sqlite":
+            # SQLAlchemy renders ILIKE as lower(x) LIKE lower(y); SQLite's lower() is ASCII only.
+            values = values.str.translate(_ASCII_LOWER)
+            hit = values.str.fullmatch(_like_regex(str(value).translate(_ASCII_LOWER), dialect), flags=re.DOTALL)
+        else:
+            hit = values.str.lower().str.fullmatch(_like_regex(str(value).lower(), dialect), flags=re.DOTALL)
+    else:
+        raise FilterError(f"Invalid comparator '{comparator}'")
+    out[present] = hit.to_numpy(dtype=bool, na_value=False)
+    return out
+
+
+def _file_store_like_regex(pattern: str) -> str:
+    """The regex MLflow's file store builds for LIKE (``search_utils._convert_like_pattern_to_regex``)."""
+    regex = re.escape(pattern).replace("%", ".*").replace("_", ".")
+    if not pattern.startswith("%"):
+        regex = "^" + regex
+    if not pattern.endswith("%"):
+        regex = regex + "$"
+    return regex
+
+
+def _like_regex(pattern: str, dialect: str) -> str:
+    """Translate a SQL LIKE pattern into a regular expression for ``fullmatch``."""
+    backslash_escapes = dialect in ("postgresql", "mysql")
+    out = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if backslash_escapes and ch == "\\" and i + 1 < len(pattern):
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        if ch == "%":
+            out.append(".*")
+        elif ch == "_":
+            out.append(".")
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    return "".join(out)
+
+
+def _dataset_mask(
+    df: pd.DataFrame, key: str, comparator: str, value: Any, dialect: str, datasets: pd.DataFrame | None
+) -> np.ndarray:
+    if datasets is None:
+        raise FilterError(
+            f"Filtering on datasets.{key} needs the runs' dataset inputs; "
+            "load the runs with this filter (podium.store.load_runs) instead."
+        )
+    if datasets.empty or key not in datasets.columns:
+        return np.zeros(len(df), dtype=bool)
+    hits = _string_mask(datasets[key], comparator, value, dialect)
+    matching = datasets.loc[hits, "run_id"].unique()
+    return df["run_id"].isin(matching).to_numpy(dtype=bool)
