@@ -6,6 +6,7 @@ st.set_page_config(page_title="Podium", page_icon=":material/leaderboard:", layo
 
 pages = [
     st.Page("pages/runs.py", title="Runs", icon=":material/table_rows:", url_path="runs", default=True),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
     # Further pages (Compare, Report, Champion) are added here by their issues.
 ]
 

@@ -1,0 +1,146 @@
+"""Page-layer pieces of the Compare page: URL state, run selection, the runs table, settings.
+
+Widgets only; every decision is a core call (``podium.filters``, ``podium.analysis``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import streamlit as st
+
+from pages._common import EXPERIMENTS_KEY, SELECTED_RUNS_KEY, set_selected_runs
+from podium import analysis, store
+from podium.filters import LINK_DISPLAY_REGEX, CompareQuery, column_label, mlflow_ui_base, run_links
+
+UI_BASE_KEY = "podium_mlflow_ui"  # the MLflow UI address a user typed, for run links on every page
+_READ = "compare_query_read"
+
+
+@st.cache_data(ttl=300, show_spinner=False, max_entries=32)
+def cached_history(uri: str, run_ids: tuple[str, ...], metric: str):
+    return store.load_metric_history(uri, list(run_ids), metric)
+
+
+def first_load(names: list[str], experiments) -> CompareQuery:
+    """Once per session, put the URL's state into the widgets; unknown experiments are named."""
+    params = {k: st.query_params.get_all(k) for k in st.query_params}
+    query = CompareQuery.from_params(params, names)
+    if st.session_state.get(_READ):
+        return query
+    st.session_state[_READ] = True
+    unknown = [e for e in query.experiments if e not in names]
+    if unknown:
+        st.warning("No experiment named " + ", ".join(repr(u) for u in unknown) + " in this store.", icon=":material/search_off:")
+    chosen = [e for e in query.experiments if e in names]
+    if not query.experiments:
+        shared = [e for e in st.session_state.get(EXPERIMENTS_KEY, []) if e in names]
+        with_runs = [e.name for e in experiments if e.run_count]  # newest activity first
+        chosen = shared or with_runs[:1]
+    st.session_state["compare_experiments"] = chosen
+    st.session_state["compare_filter"] = query.filter_string
+    for key, value in (("compare_axes", list(query.axes)), ("compare_color", query.color),
+                       ("compare_x", query.x), ("compare_y", query.y)):
+        if value:
+            st.session_state[key] = value
+    if query.runs:
+        set_selected_runs(list(query.runs))
+    return query
+
+
+def keep_valid(key: str, options: list, default) -> None:
+    """Keep a widget's state within ``options`` (experiments change the columns); else ``default``."""
+    if key not in st.session_state:
+        st.session_state[key] = default
+        return
+    value = st.session_state[key]
+    if isinstance(value, list):
+        kept = [v for v in value if v in options]
+        st.session_state[key] = kept if kept or not value else (default if isinstance(default, list) else [])
+    elif value is not None and value not in options:
+        st.session_state[key] = default
+
+
+def write_query(query: CompareQuery) -> None:
+    """Mirror the page's state into the URL so a copied address opens the same view."""
+    wanted = query.to_params()
+    current = {k: st.query_params.get_all(k) for k in st.query_params}
+    normal = {k: v if isinstance(v, list) else [v] for k, v in wanted.items()}
+    if current != normal:
+        st.query_params.from_dict(wanted)
+    if query.experiments:
+        st.session_state[EXPERIMENTS_KEY] = list(query.experiments)
+
+
+def _event_ids(key: str, ids_key: str) -> list[str] | None:
+    """Run ids selected by the last table/chart interaction (None when there was none)."""
+    state = st.session_state.get(key) if key else None
+    if not state:
+        return None
+    selection = state.get("selection", {}) if hasattr(state, "get") else {}
+    if ids_key:
+        shown = st.session_state.get(ids_key, [])
+        return [shown[i] for i in selection.get("rows", []) if i < len(shown)]
+    return [p["run_id"] for p in selection.get("pick", []) if "run_id" in p]
+
+
+def selection_box(runs, loaded, labels) -> list[str]:
+    """The selected runs: merged from the table, the scatter and the box, shared across pages."""
+    known = set(loaded["run_id"])
+    current = [r for r in st.session_state.get(SELECTED_RUNS_KEY, []) if r in known]
+    table_key = st.session_state.get("compare_table_key", "")
+    table, chart = _event_ids(table_key, "compare_table_ids"), _event_ids("compare_scatter", "")
+    merged = analysis.merge_selection(
+        current, st.session_state.get("compare_selected"), table, st.session_state.get("compare_table_seen"),
+        chart, st.session_state.get("compare_pick_seen"),
+    )
+    merged = [r for r in merged if r in known]
+    st.session_state["compare_table_seen"], st.session_state["compare_pick_seen"] = table, chart
+    set_selected_runs(merged)
+    st.session_state["compare_selected"] = merged
+    options = list(dict.fromkeys(merged + list(runs["run_id"])))
+    picked = st.multiselect("Selected runs", options, key="compare_selected", format_func=lambda r: labels.get(r, r[:8]),
+                            placeholder="Select runs in the table or the scatter, or pick them here",
+                            help="Shared with the Report and Champion pages.")
+    return list(picked)
+
+
+def ui_settings(container, uri: str) -> str | None:
+    """A small settings popover: the MLflow UI address used for run links."""
+    with container.popover("", icon=":material/settings:", help="Settings", width="stretch"):
+        st.text_input("MLflow UI address", key=UI_BASE_KEY, placeholder="http://mlflow.example.com:5000",
+                      help="Run names in the table link to this MLflow UI. For an http(s) store, its own address is used.")
+    return mlflow_ui_base(uri, st.session_state.get(UI_BASE_KEY))
+
+
+def runs_table(runs, ui_base: str | None, selected: list[str]) -> None:
+    """The sortable runs table with a column chooser; selecting rows selects runs.
+
+    The table's key follows the rows it shows: new rows (another filter) make a fresh table whose
+    selection starts as the current selection, rather than an emptied one that would clear it.
+    """
+    from podium.runs_table import key_columns
+
+    all_cols = [c for c in runs.columns if c not in ("run_id", "run_name", "experiment_id", "artifact_uri")]
+    default = [c for c in key_columns(runs, max_params=20, max_metrics=20) if c != "run_name"]
+    keep_valid("compare_columns", all_cols, default)
+    with st.expander("Columns", icon=":material/view_column:"):
+        shown = st.multiselect("Columns shown", all_cols, key="compare_columns",
+                               format_func=lambda c: column_label(c, runs.columns))
+    table = runs[["run_id", "run_name"] + shown].copy()
+    config = {"run_id": None, **{c: column_label(c, runs.columns) for c in shown}}
+    if ui_base:
+        table["run_name"] = run_links(runs, ui_base).values
+        config["run_name"] = st.column_config.LinkColumn("Run", display_text=LINK_DISPLAY_REGEX, pinned=True,
+                                                         help="Opens the run in the MLflow UI")
+    else:
+        config["run_name"] = st.column_config.TextColumn("Run", pinned=True)
+    if "start_time" in shown:
+        config["start_time"] = st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm")
+    ids = list(table["run_id"])
+    key = "compare_table_" + hashlib.sha1("\x1f".join(ids).encode()).hexdigest()[:12]
+    st.session_state["compare_table_ids"], st.session_state["compare_table_key"] = ids, key
+    chosen = set(selected)
+    default = {"selection": {"rows": [i for i, r in enumerate(ids) if r in chosen], "columns": []}}
+    st.dataframe(table, key=key, hide_index=True, column_config=config, on_select="rerun",
+                 selection_mode="multi-row", selection_default=default, height=320, placeholder="—")

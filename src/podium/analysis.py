@@ -1,0 +1,302 @@
+"""Comparing runs: Pareto fronts, group statistics, side-by-side diffs, sensible defaults.
+
+Plain pandas in, plain pandas out. NaN and infinities are data: a run with a missing objective
+cannot be placed on a Pareto front, so it is left off the front (and the chart says how many);
+a run with a missing group key forms its own ``n/a`` group; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+NA_LABEL = "n/a"
+
+_DIRECTIONS = {"max": "max", "maximize": "max", "up": "max", "min": "min", "minimize": "min", "down": "min"}
+
+# Metric names that are better when lower; anything else is assumed better when higher.
+_LOWER_IS_BETTER = re.compile(
+    r"(loss|error|err\b|rmse|mse|mae|mape|latency|duration|time|_ms\b|_s\b|seconds|perplexity|cost|"
+    r"memory|size|fpr|fnr|brier|logloss|wer|cer)",
+    re.IGNORECASE,
+)
+
+# Preferred headline metrics, most preferred first (common names in MLflow autologging).
+_PREFERRED = [
+    "f1", "f1_score", "accuracy", "accuracy_score", "roc_auc", "auc", "average_precision", "precision",
+    "recall", "r2", "r2_score", "rmse", "mae", "mse", "loss", "val_loss",
+]
+
+
+def normalize_direction(direction: str) -> str:
+    """``"max"``/``"min"`` from the accepted spellings (max, maximize, up, min, minimize, down)."""
+    key = str(direction).strip().lower()
+    if key not in _DIRECTIONS:
+        raise ValueError(f"Direction must be 'max' or 'min', not {direction!r}.")
+    return _DIRECTIONS[key]
+
+
+def metric_direction(column: str) -> str:
+    """Guess whether a metric is better high (``"max"``) or low (``"min"``) from its name."""
+    name = column.split(".", 1)[1] if column.startswith(("metrics.", "params.")) else column
+    return "min" if _LOWER_IS_BETTER.search(name) else "max"
+
+
+def numeric_values(series: pd.Series) -> pd.Series:
+    """Values of ``series`` as floats; strings that do not parse as numbers become NaN."""
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return series.astype(float)
+    return pd.to_numeric(series.astype(object).where(series.notna(), None), errors="coerce").astype(float)
+
+
+def pareto_front(df: pd.DataFrame, x: str, y: str, x_dir: str = "max", y_dir: str = "max") -> pd.DataFrame:
+    """The runs of ``df`` that no other run beats on both objectives ``x`` and ``y``.
+
+    A run is on the front when no other run is at least as good on both objectives and strictly
+    better on one. Identical points are all kept. Runs with NaN in either objective cannot be
+    compared and are never on the front; infinities compare as the numbers they are.
+
+    Args:
+        df: Runs frame (any frame with columns ``x`` and ``y``); string params are parsed as numbers.
+        x: Column of the first objective.
+        y: Column of the second objective.
+        x_dir: ``"max"`` or ``"min"`` (also ``"up"``/``"down"``) for ``x``.
+        y_dir: Same for ``y``.
+
+    Returns:
+        The rows of ``df`` on the front, ordered by ``x`` ascending (then ``y``), original index kept.
+    """
+    sx, sy = normalize_direction(x_dir), normalize_direction(y_dir)
+    if df.empty:
+        return df.iloc[0:0]
+    a = numeric_values(df[x]).to_numpy()
+    b = numeric_values(df[y]).to_numpy()
+    # Turn both objectives into "higher is better".
+    a = a if sx == "max" else -a
+    b = b if sy == "max" else -b
+    valid = ~(np.isnan(a) | np.isnan(b))
+    positions = np.flatnonzero(valid)
+    if positions.size == 0:
+        return df.iloc[0:0]
+    av, bv = a[positions], b[positions]
+    order = np.lexsort((-bv, -av))  # a descending, then b descending
+    keep: list[int] = []
+    best_b = -math.inf
+    first_group = True
+    i = 0
+    while i < order.size:
+        j = i
+        while j < order.size and av[order[j]] == av[order[i]]:
+            j += 1
+        group = order[i:j]
+        group_best = bv[group].max()
+        # Strictly better than every run with a higher first objective, or nothing beats it yet.
+        if first_group or group_best > best_b:
+            keep.extend(int(positions[k]) for k in group if bv[k] == group_best)
+            best_b = max(best_b, group_best)
+        first_group = False
+        i = j
+    front = df.iloc[sorted(keep)]
+    fx, fy = numeric_values(front[x]), numeric_values(front[y])
+    return front.assign(_x=fx.values, _y=fy.values).sort_values(["_x", "_y"], kind="stable").drop(columns=["_x", "_y"])
+
+
+def group_stats(df: pd.DataFrame, by: str, metrics: list[str]) -> pd.DataFrame:
+    """Count, mean, min and max of ``metrics`` per value of ``by`` (e.g. runs repeated over seeds).
+
+    Runs without a value for ``by`` form an ``n/a`` group. ``runs`` counts every run of the group;
+    ``<metric> count`` counts the runs where the metric is present (not NaN). Infinities are kept,
+    so a mean can be ``inf``.
+
+    Returns:
+        One row per group with columns ``by``, ``runs`` and for each metric ``count``, ``mean``,
+        ``min``, ``max`` (named ``"<metric> mean"`` etc.), ordered by group value (numerically
+        when every group value is a number), ``n/a`` last.
+    """
+    columns = [by, "runs"] + [f"{m} {s}" for m in metrics for s in ("count", "mean", "min", "max")]
+    if df.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=object if c == by else float) for c in columns})
+    keys = df[by].astype(object).where(df[by].notna(), None)
+    labels = keys.map(lambda v: NA_LABEL if v is None else str(v))
+    work = pd.DataFrame({"_g": labels.values})
+    for m in metrics:
+        work[m] = numeric_values(df[m]).values
+    grouped = work.groupby("_g", sort=False, dropna=False)
+    out = pd.DataFrame({by: list(grouped.groups.keys())})
+    out["runs"] = grouped.size().reindex(out[by]).to_numpy()
+    for m in metrics:
+        g = grouped[m]
+        out[f"{m} count"] = g.count().reindex(out[by]).to_numpy()
+        out[f"{m} mean"] = g.mean().reindex(out[by]).to_numpy()
+        out[f"{m} min"] = g.min().reindex(out[by]).to_numpy()
+        out[f"{m} max"] = g.max().reindex(out[by]).to_numpy()
+    numeric_keys = pd.to_numeric(out[by].where(out[by] != NA_LABEL), errors="coerce")
+    present = out[by] != NA_LABEL
+    if present.any() and numeric_keys[present].notna().all():
+        sort_key = numeric_keys.fillna(math.inf)
+    else:
+        sort_key = out[by].map(lambda s: (s == NA_LABEL, s.casefold()))
+    out = out.assign(_k=sort_key.values).sort_values("_k", kind="stable").drop(columns="_k")
+    return out.reset_index(drop=True)[columns]
+
+
+def run_labels(df: pd.DataFrame) -> pd.Series:
+    """A readable, unique label per run (indexed by run id): the run name, or the id's first 8
+    characters when there is no name; duplicate names get the short id appended."""
+    if df.empty:
+        return pd.Series([], dtype=object)
+    ids = df["run_id"].astype(str)
+    names = df["run_name"].astype(object) if "run_name" in df else pd.Series([None] * len(df), index=df.index)
+    base = [n if isinstance(n, str) and n.strip() else rid[:8] for n, rid in zip(names, ids)]
+    counts = pd.Series(base).value_counts()
+    labels = [f"{b} ({rid[:8]})" if counts[b] > 1 else b for b, rid in zip(base, ids)]
+    return pd.Series(labels, index=ids.values)
+
+
+@dataclass(frozen=True)
+class RunDiff:
+    """Selected runs side by side: ``params`` (strings) and ``metrics`` (values and deltas)."""
+
+    params: pd.DataFrame
+    metrics: pd.DataFrame
+    baseline: str | None
+    hidden_params: int
+
+
+def diff_runs(df: pd.DataFrame, run_ids: list[str], baseline: str | None = None, only_differing: bool = True) -> RunDiff:
+    """Compare runs side by side.
+
+    Args:
+        df: Runs frame holding the runs.
+        run_ids: The runs to compare, in the column order wanted; ids not in ``df`` are ignored.
+        baseline: Run id the metric deltas are taken against; defaults to the first run.
+        only_differing: Keep only params whose values differ between the runs (a param missing
+            from one run and present in another differs).
+
+    Returns:
+        A :class:`RunDiff`. ``params`` has one row per param key and one column per run label.
+        ``metrics`` has one row per metric and one column per run label, then ``Δ <label>`` columns
+        (value minus the baseline's value) for every other run.
+    """
+    rows = df[df["run_id"].isin(run_ids)]
+    order = [r for r in dict.fromkeys(run_ids) if r in set(rows["run_id"])]
+    rows = rows.set_index("run_id").loc[order]
+    labels = run_labels(rows.reset_index())
+    cols = [labels[r] for r in order]
+    if baseline not in order:
+        baseline = order[0] if order else None
+
+    param_cols = [c for c in df.columns if c.startswith("params.")]
+    params = pd.DataFrame(
+        {labels[r]: [rows.at[r, c] if pd.notna(rows.at[r, c]) else None for c in param_cols] for r in order},
+        index=[c.removeprefix("params.") for c in param_cols],
+        columns=cols,
+        dtype=object,
+    )
+    params = params[params.notna().any(axis=1)] if len(params.columns) else params
+    total = len(params)
+    if only_differing and len(order) > 1:
+        params = params[params.apply(lambda row: len(set(row.tolist())) > 1, axis=1)]
+    elif only_differing:
+        params = params.iloc[0:0]
+
+    metric_cols = [c for c in df.columns if c.startswith("metrics.")]
+    values = pd.DataFrame(
+        {labels[r]: [float(numeric_values(rows[c]).at[r]) for c in metric_cols] for r in order},
+        index=[c.removeprefix("metrics.") for c in metric_cols],
+        columns=cols,
+        dtype=float,
+    )
+    values = values[values.notna().any(axis=1)]
+    if baseline is not None:
+        base = values[labels[baseline]]
+        for r in order:
+            if r != baseline:
+                values[f"Δ {labels[r]}"] = values[labels[r]] - base
+    return RunDiff(params=params, metrics=values, baseline=baseline, hidden_params=total - len(params))
+
+
+def primary_metric(df: pd.DataFrame) -> str | None:
+    """The metric column to headline by default: a well-known name present in most runs.
+
+    Ranked by coverage (share of runs with a value, to one decimal), then by a list of usual
+    headline names (f1, accuracy, auc, r2, rmse, loss...), then alphabetically. MLflow system
+    metrics (``system/...``) are never chosen.
+    """
+    cands = [c for c in df.columns if c.startswith("metrics.") and not c.startswith("metrics.system/")]
+    best, best_key = None, None
+    for c in cands:
+        coverage = float(numeric_values(df[c]).notna().mean()) if len(df) else 0.0
+        if len(df) and coverage == 0:
+            continue
+        name = c.removeprefix("metrics.").lower()
+        rank = _PREFERRED.index(name) if name in _PREFERRED else len(_PREFERRED)
+        key = (-round(coverage, 1), rank, name)
+        if best_key is None or key < best_key:
+            best, best_key = c, key
+    return best
+
+
+# --------------------------------------------------------------------------------------------
+# Defaults a newcomer sees on the Compare page
+
+
+def chart_columns(df: pd.DataFrame) -> list[str]:
+    """Columns a chart can use: metrics with a value, then params, then the run's duration."""
+    metrics = [c for c in df.columns if c.startswith("metrics.") and df[c].notna().any()]
+    params = [c for c in df.columns if c.startswith("params.") and df[c].notna().any()]
+    extra = ["duration_s"] if "duration_s" in df and df["duration_s"].notna().any() else []
+    return metrics + params + extra
+
+
+def default_axes(df: pd.DataFrame, varying_params: list[str], primary: str | None, max_params: int = 6) -> list[str]:
+    """Parallel-coordinates axes by default: the params that vary (fewest missing first, up to
+    ``max_params``, in their frame order) and then the primary metric."""
+    if varying_params:
+        coverage = {c: int(df[c].notna().sum()) for c in varying_params}
+        keep = set(sorted(varying_params, key=lambda c: -coverage[c])[:max_params])
+        axes = [c for c in varying_params if c in keep]
+    else:
+        axes = [c for c in chart_columns(df) if c.startswith("metrics.") and c != primary][:3]
+    return axes + ([primary] if primary else [])
+
+
+def default_scatter(df: pd.DataFrame, primary: str | None, varying_params: list[str]) -> tuple[str | None, str | None]:
+    """Scatter axes by default: y the primary metric; x a cost-like metric (latency, loss...) when
+    there is one, else another metric, else a numeric param that varies, else the duration."""
+    metrics = [c for c in chart_columns(df) if c.startswith("metrics.") and c != primary]
+    costs = [c for c in metrics if metric_direction(c) == "min"]
+    numeric_params = [c for c in varying_params if numeric_values(df[c]).notna().sum() == df[c].notna().sum() and df[c].notna().any()]
+    for choice in (costs, metrics, numeric_params, ["duration_s"] if "duration_s" in df else []):
+        if choice:
+            return choice[0], primary
+    return None, primary
+
+
+def merge_selection(
+    current: list[str],
+    widget: list[str] | None,
+    table: list[str] | None,
+    table_seen: list[str] | None,
+    chart: list[str] | None,
+    chart_seen: list[str] | None,
+) -> list[str]:
+    """The selected runs after one interaction: the source that changed since last seen wins.
+
+    Args:
+        current: Selection before this rerun.
+        widget: Value of the "selected runs" box (None when not rendered yet).
+        table: Run ids of the rows selected in the table now; ``table_seen`` the last seen value.
+        chart: Run ids picked in the scatter now; ``chart_seen`` the last seen value.
+    """
+    if widget is not None and list(widget) != list(current):
+        return list(dict.fromkeys(widget))
+    if table is not None and list(table) != list(table_seen or []):
+        return list(dict.fromkeys(table))
+    if chart is not None and list(chart) != list(chart_seen or []):
+        return list(dict.fromkeys(chart))
+    return list(current)
