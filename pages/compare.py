@@ -25,7 +25,7 @@ except PodiumError as exc:
 names = [e.name for e in experiments]
 query = first_load(names, experiments)  # fills widget state from the URL once per session
 
-top, refresh, settings = st.columns([8, 1, 1], vertical_alignment="bottom")
+top, refresh, settings = st.columns([10, 1.4, 0.6], vertical_alignment="bottom")
 chosen = top.multiselect("Experiments", names, key="compare_experiments", persist_state="session", placeholder="Choose experiments")
 if refresh.button("Refresh", key="compare_refresh", icon=":material/refresh:", width="stretch"):
     clear_caches()
@@ -92,6 +92,7 @@ keep_valid("compare_color", metrics, primary)
 a1, a2, a3 = st.columns([5, 2, 2])
 axes = a1.multiselect("Axes", columns, key="compare_axes", persist_state="session", format_func=fmt)
 color = a2.selectbox("Colour by", metrics, key="compare_color", persist_state="session", format_func=fmt, index=None, placeholder="No colour")
+keep_valid("compare_log_axes", axes, analysis.suggest_log_axes(runs, axes))
 log_axes = a3.multiselect("Log scale", axes, key="compare_log_axes", format_func=fmt)
 if axes:
     pc = charts.parallel_coordinates(runs, axes, color=color, selected=selected, log_axes=log_axes)
@@ -104,16 +105,18 @@ st.subheader("Scatter")
 dx, dy = analysis.default_scatter(runs, primary, varying)
 keep_valid("compare_x", columns, dx)
 keep_valid("compare_y", columns, dy)
-s = st.columns(6)
-x = s[0].selectbox("x", columns, key="compare_x", persist_state="session", format_func=fmt)
-y = s[1].selectbox("y", columns, key="compare_y", persist_state="session", format_func=fmt)
+s = st.columns(4)
+x = s[0].selectbox("x", columns, key="compare_x", format_func=fmt, persist_state="session")
+y = s[1].selectbox("y", columns, key="compare_y", format_func=fmt, persist_state="session")
+keep_valid("compare_scatter_color", [None] + columns, analysis.default_color_param(runs, varying))
 s_color = s[2].selectbox("Colour", [None] + columns, key="compare_scatter_color", format_func=fmt)
 size = s[3].selectbox("Size", [None] + columns, key="compare_size", format_func=fmt)
-log_x = s[4].toggle("Log x", key="compare_log_x")
-log_y = s[4].toggle("Log y", key="compare_log_y")
-use_pareto = s[5].toggle("Pareto front", value=True, key="compare_pareto")
-x_dir = s[5].segmented_control("x better", ["max", "min"], default=analysis.metric_direction(x or ""), key=f"compare_x_dir_{x}")
-y_dir = s[5].segmented_control("y better", ["max", "min"], default=analysis.metric_direction(y or ""), key=f"compare_y_dir_{y}")
+t = st.columns([1, 1, 1.3, 1.3, 1.3], vertical_alignment="center")
+log_x = t[0].toggle("Log x", key="compare_log_x")
+log_y = t[1].toggle("Log y", key="compare_log_y")
+use_pareto = t[2].toggle("Pareto front", value=True, key="compare_pareto")
+x_dir = t[3].segmented_control(f"Better {fmt(x)}", ["max", "min"], default=analysis.metric_direction(x or ""), key=f"compare_x_dir_{x}", disabled=not use_pareto)
+y_dir = t[4].segmented_control(f"Better {fmt(y)}", ["max", "min"], default=analysis.metric_direction(y or ""), key=f"compare_y_dir_{y}", disabled=not use_pareto)
 if x and y:
     sc = charts.scatter(runs, x, y, color=s_color, size=size, log_x=log_x, log_y=log_y, selected=selected,
                         pareto=(x_dir or "max", y_dir or "max") if use_pareto else None, tooltip=[primary] if primary else [])

@@ -300,3 +300,29 @@ def merge_selection(
     if chart is not None and list(chart) != list(chart_seen or []):
         return list(dict.fromkeys(chart))
     return list(current)
+
+
+def suggest_log_axes(df: pd.DataFrame, columns: list[str], min_ratio: float = 1000.0) -> list[str]:
+    """Columns best drawn on a log scale: all values positive and spanning ``min_ratio`` or more
+    (a learning rate from 1e-4 to 0.3)."""
+    out = []
+    for c in columns:
+        if c not in df:
+            continue
+        v = numeric_values(df[c]).to_numpy(dtype=float)
+        v = v[np.isfinite(v)]
+        if v.size >= 2 and (v > 0).all() and v.max() / v.min() >= min_ratio:
+            out.append(c)
+    return out
+
+
+def default_color_param(df: pd.DataFrame, varying_params: list[str], max_values: int = 10) -> str | None:
+    """A categorical param to colour a scatter by: the first varying param that is not a number
+    and has at most ``max_values`` distinct values (a model family, an optimizer)."""
+    for c in varying_params:
+        present = df[c].dropna()
+        if present.empty or numeric_values(present).notna().all():
+            continue
+        if present.nunique() <= max_values:
+            return c
+    return None

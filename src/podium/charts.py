@@ -36,6 +36,7 @@ TOOLTIP_MAX_LINES = 2500
 MAX_CATEGORY_LABELS = 30
 SELECTED_COLOR = "#e4007c"
 MISSING_COLOR = "#9ca3af"
+PARETO_COLOR = "#111827"
 CANVAS = {"embedOptions": {"renderer": "canvas"}}
 
 
@@ -150,6 +151,9 @@ def layout_axis(series: pd.Series, column: str, label: str, log: bool = False) -
                 ticks = [((m - lo) / (hi - lo), _fmt(10 ** m)) for m in marks]
             else:
                 ticks = [((m - lo) / (hi - lo), _fmt(m)) for m in nice_ticks(lo, hi)]
+            # Always label the ends with the real extremes; drop round ticks crowding them.
+            ends = [(0.0, _fmt(10 ** lo if use_log else lo)), (1.0, _fmt(10 ** hi if use_log else hi))]
+            ticks = [ends[0]] + [t for t in ticks if 0.07 < t[0] < 0.93] + [ends[1]]
         else:
             pos[finite] = 0.5
             ticks = [(0.5, _fmt(10 ** lo if use_log else lo))]
@@ -193,7 +197,7 @@ def parallel_coordinates(
     selected: list[str] | tuple[str, ...] = (),
     log_axes: list[str] | tuple[str, ...] = (),
     max_lines: int = MAX_LINES,
-    height: int = 420,
+    height: int = 460,
 ) -> ChartResult:
     """Parallel coordinates over ``axes`` (params, metrics or attributes) of the runs in ``df``.
 
@@ -256,7 +260,7 @@ def parallel_coordinates(
         finite = lines["c"].replace([np.inf, -np.inf], np.nan)
         lines["c"] = lines["c"].clip(finite.min(), finite.max()) if finite.notna().any() else np.nan
 
-    x_scale = alt.Scale(domain=[-0.08, max(n_ax - 1, 0) + 0.55], nice=False, zero=False)
+    x_scale = alt.Scale(domain=[-0.12, max(n_ax - 1, 0) + 0.55], nice=False, zero=False)
     y_scale = alt.Scale(domain=[NA_Y - 0.06, TITLE_Y + 0.08], nice=False, zero=False)
     X = lambda f="x": alt.X(f"{f}:Q", scale=x_scale, axis=None)  # noqa: E731
     Y = lambda f="y": alt.Y(f"{f}:Q", scale=y_scale, axis=None)  # noqa: E731
@@ -288,7 +292,7 @@ def parallel_coordinates(
         layers.append(line_layer(colored, opacity=opacity, strokeWidth=1).encode(
             color=alt.Color("c:Q", title=column_label(color, all_cols),
                             scale=alt.Scale(scheme="viridis", reverse=direction == "min"),
-                            legend=alt.Legend(orient="right", gradientLength=160))))
+                            legend=alt.Legend(orient="right", gradientLength=160, gradientOpacity=1))))
     elif len(plain):
         layers.append(line_layer(plain, color="#4f46e5", opacity=opacity, strokeWidth=1))
     chosen = lines[lines["sel"]] if len(lines) else lines
@@ -310,10 +314,14 @@ def parallel_coordinates(
         texts.append({"x": i, "y": TITLE_Y + offset, "t": ax.label + (" (log)" if ax.log else ""), "k": "title"})
     if texts:
         tdf = pd.DataFrame(texts)
-        layers.append(alt.Chart(tdf[tdf["k"] == "tick"]).mark_text(align="left", dx=5, fontSize=11, color="#374151")
-                      .encode(x=X(), y=Y(), text="t:N"))
-        layers.append(alt.Chart(tdf[tdf["k"] == "band"]).mark_text(align="left", dx=5, fontSize=11, color="#b91c1c", fontStyle="italic")
-                      .encode(x=X(), y=Y(), text="t:N"))
+        labels_df = tdf[tdf["k"] != "title"]
+        style = {"align": "left", "dx": 5, "fontSize": 11}
+        # A white halo under every label keeps it readable where many lines cross the axis.
+        layers.append(alt.Chart(labels_df).mark_text(**style, color="white", stroke="white", strokeWidth=4,
+                                                     strokeJoin="round", opacity=0.9).encode(x=X(), y=Y(), text="t:N"))
+        layers.append(alt.Chart(labels_df).mark_text(**style).encode(
+            x=X(), y=Y(), text="t:N",
+            color=alt.condition("datum.k == 'band'", alt.value("#b91c1c"), alt.value("#1f2937"))))
         layers.append(alt.Chart(tdf[tdf["k"] == "title"]).mark_text(align="center", fontSize=12, fontWeight="bold", color="#111827")
                       .encode(x=X(), y=Y(), text="t:N"))
 
@@ -407,11 +415,13 @@ def scatter(
     if color and "color" in shown:
         cl = column_label(color, all_cols)
         enc["color"] = (alt.Color("color:Q", title=cl, scale=alt.Scale(scheme="viridis", reverse=metric_direction(color) == "min"))
-                        if color_numeric else alt.Color("color:N", title=cl, legend=alt.Legend(labelLimit=0)))
+                        if color_numeric else alt.Color("color:N", title=cl, scale=alt.Scale(scheme="tableau10"), legend=alt.Legend(labelLimit=0)))
     if size and "size" in shown:
         enc["size"] = alt.Size("size:Q" if any(n == "size" and num for n, _, num in extra_tips) else "size:N",
                                title=column_label(size, all_cols))
-    points = alt.Chart(shown).mark_circle(size=60).encode(**enc).add_params(pick)
+    many = len(shown) > 1500
+    enc["opacity"] = alt.condition(pick, alt.value(0.45 if many else 0.85), alt.value(0.12 if many else 0.25))
+    points = alt.Chart(shown).mark_circle(size=18 if many else 60).encode(**enc).add_params(pick)
     rings = alt.Chart(shown[shown["sel"]]).mark_point(size=260, strokeWidth=2.5, color=SELECTED_COLOR, filled=False).encode(
         x=axis("x", xt, xl, xlog), y=axis("y", yt, yl, ylog))
     layers: list[alt.Chart] = [rings, points]
@@ -424,7 +434,7 @@ def scatter(
         arrows = {"max": "↑", "min": "↓"}
         notes.append(f"Pareto front ({xl} {arrows[xd]}, {yl} {arrows[yd]}): {len(front_rows):,} runs.")
         line = alt.Chart(front_rows[["x", "y", "run"]]).mark_line(
-            color="#dc2626", strokeWidth=2, point=alt.OverlayMarkDef(color="#dc2626", size=50), interpolate="linear"
+            color=PARETO_COLOR, strokeWidth=2, point=alt.OverlayMarkDef(color=PARETO_COLOR, size=50), interpolate="linear"
         ).encode(x=axis("x", xt, xl, xlog), y=axis("y", yt, yl, ylog), order="x:Q",
                  tooltip=[alt.Tooltip("run:N", title="Pareto run")])
         layers.insert(1, line)
