@@ -124,3 +124,39 @@ def demo_app_url(demo_store_uri, tmp_path_factory):
 
     with browser.streamlit_server(demo_store_uri, tmp_path_factory.mktemp("streamlit")) as url:
         yield url
+
+
+SEARCH_KINDS = ["sqlite", "postgresql", "mysql", "file"]
+
+
+@pytest.fixture(scope="session")
+def search_stores(tmp_path_factory):
+    """``get(kind) -> (uri, {label: run_id})``: the search-case data (``stores.populate_search_cases``)
+    on its own store of each kind in SEARCH_KINDS, built on first use, dropped at session end."""
+    base = tmp_path_factory.mktemp("search")
+    cache: dict[str, tuple[str, dict[str, str]]] = {}
+    with contextlib.ExitStack() as stack:
+
+        def get(kind: str) -> tuple[str, dict[str, str]]:
+            if kind not in cache:
+                if kind == "sqlite":
+                    uri = f"sqlite:///{base / 'search.db'}"
+                    cache[kind] = (uri, stores.populate_search_cases(uri))
+                elif kind == "postgresql":
+                    uri = stack.enter_context(stores.postgres_database())
+                    cache[kind] = (uri, stores.populate_search_cases(uri))
+                elif kind == "mysql":
+                    uri = stack.enter_context(stores.mysql_database())
+                    cache[kind] = (uri, stores.populate_search_cases(uri))
+                elif kind == "file":
+                    path = base / "mlruns"
+                    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
+                    try:
+                        cache[kind] = (str(path), stores.populate_search_cases(path.as_uri()))
+                    finally:
+                        os.environ.pop("MLFLOW_ALLOW_FILE_STORE", None)
+                else:
+                    raise ValueError(kind)
+            return cache[kind]
+
+        yield get

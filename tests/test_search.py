@@ -103,47 +103,6 @@ SEARCH_INVALID = INVALID_FILTERS + [
 ]
 
 
-@pytest.fixture(scope="session")
-def search_stores(tmp_path_factory):
-    """The search-case data on each backend: kind -> (uri, {label: run_id}); built on first use."""
-    import contextlib
-
-    import stores
-
-    base = tmp_path_factory.mktemp("search")
-    cache: dict[str, tuple[str, dict[str, str]]] = {}
-    with contextlib.ExitStack() as stack:
-
-        def get(kind: str):
-            if kind not in cache:
-                if kind == "sqlite":
-                    uri = f"sqlite:///{base / 'search.db'}"
-                elif kind == "postgresql":
-                    uri = stack.enter_context(stores.postgres_database())
-                elif kind == "mysql":
-                    uri = stack.enter_context(stores.mysql_database())
-                elif kind == "file":
-                    import os
-
-                    uri = str(base / "mlruns")
-                    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
-                else:
-                    raise ValueError(kind)
-                try:
-                    ids = stores.populate_search_cases(uri if kind != "file" else (base / "mlruns").as_uri())
-                finally:
-                    if kind == "file":
-                        os.environ.pop("MLFLOW_ALLOW_FILE_STORE", None)
-                cache[kind] = (uri, ids)
-            return cache[kind]
-
-        yield get
-
-
-def _with_ids(filter_string: str, ids: dict[str, str]) -> str:
-    return filter_string.format(**ids)
-
-
 @pytest.mark.parametrize("kind", SEARCH_KINDS)
 @pytest.mark.parametrize("filter_string", SEARCH_FILTERS)
 def test_filter_frame_matches_search_runs(search_stores, kind, filter_string):

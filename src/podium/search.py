@@ -166,6 +166,15 @@ def filter_frame(
         return df.reset_index(drop=True)
     mask = filter_mask(df, clauses, dialect=dialect, datasets=datasets)
     out = df[mask].reset_index(drop=True)
+    record = out.attrs.get(NAN_METRICS_ATTR)
+    if record:
+        # Keep the NaN record about the rows that are left only, as a fresh load would.
+        kept = {}
+        for column, joined in record.items():
+            logged = out["run_id"][_logged_nan(out, column)]
+            if len(logged):
+                kept[column] = NAN_SEPARATOR.join(sorted(logged))
+        out.attrs[NAN_METRICS_ATTR] = kept
     if drop_empty_columns:
         out = drop_absent_columns(out)
     return out

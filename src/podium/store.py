@@ -22,7 +22,14 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from podium.config import file_store_uri, is_file_store, redact_uri, resolve_tracking_uri, uri_scheme
+from podium.config import (
+    file_store_uri,
+    is_database_uri,
+    is_file_store,
+    redact_uri,
+    resolve_tracking_uri,
+    uri_scheme,
+)
 from podium.errors import FilterError, NotFoundError, PodiumError, StoreError
 
 # Columns every runs frame has, in this order, before the metrics/params/tags columns.
@@ -157,6 +164,14 @@ def list_experiments(tracking_uri: str | None = None, include_deleted: bool = Fa
         One :class:`Experiment` per experiment. ``run_count`` counts active (not deleted) runs;
         ``last_activity`` is the latest run start or experiment update.
     """
+    uri = _prepare_uri(tracking_uri)
+    if is_database_uri(uri):
+        return _list_experiments_db(uri, include_deleted)
+    return _list_experiments_client(tracking_uri, include_deleted)
+
+
+def _list_experiments_client(tracking_uri: str | None, include_deleted: bool) -> list[Experiment]:
+    """The reference path for :func:`list_experiments`: MLflow's client."""
     from mlflow.entities import ViewType
 
     view = ViewType.ALL if include_deleted else ViewType.ACTIVE_ONLY
@@ -216,6 +231,9 @@ def list_experiments_light(tracking_uri: str | None) -> list[tuple[str, str]]:
     """``(id, name)`` of every experiment, deleted ones included (cheap: no run counts)."""
     from mlflow.entities import ViewType
 
+    uri = _prepare_uri(tracking_uri)
+    if is_database_uri(uri):
+        return [(e.id, e.name) for e in _list_experiments_db(uri, True, sort=False)]
     with _client(tracking_uri) as client:
         exps = _all_pages(lambda token: client.search_experiments(view_type=ViewType.ALL, max_results=1000, page_token=token))
     return [(e.experiment_id, e.name) for e in exps]
@@ -263,6 +281,14 @@ def load_runs(
     names = resolve_experiments(tracking_uri, experiments)
     if not names:
         return empty_runs_frame()
+    uri = _prepare_uri(tracking_uri)
+    if is_database_uri(uri):
+        return _load_runs_db(uri, names, filter_string, include_deleted)
+    return _load_runs_client(tracking_uri, names, filter_string, include_deleted)
+
+
+def _load_runs_client(tracking_uri: str | None, names: dict[str, str], filter_string: str, include_deleted: bool) -> pd.DataFrame:
+    """The reference path: MLflow's client searches, Podium builds the frame."""
     from mlflow.entities import ViewType
     from mlflow.exceptions import MlflowException
 
@@ -287,6 +313,89 @@ def _with_backend(df: pd.DataFrame, tracking_uri: str | None) -> pd.DataFrame:
     scheme = uri_scheme(_prepare_uri(tracking_uri))
     if scheme in search.BACKENDS:
         df.attrs[search.BACKEND_ATTR] = scheme
+    return df
+
+
+# --------------------------------------------------------------------------------------------
+# Fast path for database stores: read MLflow's tables directly (podium._sqlstore), read-only.
+# Same frame as the client path (runs_to_frame), roughly 20x faster: no Run objects are built.
+
+
+@contextlib.contextmanager
+def _db_errors(uri: str) -> Iterator[None]:
+    """Turn driver and connection errors into StoreError with the URI redacted."""
+    try:
+        yield
+    except PodiumError:
+        raise
+    except Exception as exc:
+        if type(exc).__module__.startswith(("sqlalchemy", "psycopg", "pymysql", "MySQLdb", "sqlite3")) or isinstance(
+            exc, (OSError, ImportError)
+        ):
+            raise StoreError(_store_message(uri, exc), redact_uri(uri)) from None
+        raise
+
+
+def _list_experiments_db(uri: str, include_deleted: bool, sort: bool = True) -> list[Experiment]:
+    from podium import _sqlstore
+
+    with _db_errors(uri):
+        rows = _sqlstore.read_experiments(uri, include_deleted)
+    out = []
+    for r in rows or []:
+        times = [t for t in (r["last_start"], r["last_update_time"], r["creation_time"]) if t]
+        last = datetime.fromtimestamp(max(times) / 1000, tz=timezone.utc) if times else None
+        out.append(Experiment(r["id"], r["name"], r["run_count"], last, r["lifecycle_stage"]))
+    if not sort:
+        return out
+    return sorted(out, key=lambda e: (e.last_activity or datetime.min.replace(tzinfo=timezone.utc)), reverse=True)
+
+
+def _load_runs_db(uri: str, names: dict[str, str], filter_string: str, include_deleted: bool) -> pd.DataFrame:
+    from podium import _sqlstore, search
+
+    with _db_errors(uri):
+        result = _sqlstore.read_runs(uri, list(names), include_deleted)
+    columns, nan_runs = result if result else ({}, {})
+    if not columns:
+        return _with_backend(empty_runs_frame(), uri)
+    user_id = columns.pop("user_id")
+    user_tag = columns.get("tags.mlflow.user")
+    user = user_id.copy()
+    if user_tag is not None:
+        # Same as runs_to_frame: the user_id column, else the mlflow.user tag.
+        empty = np.array([not u for u in user_id], dtype=bool)
+        user[empty] = user_tag[empty]
+    else:
+        user[np.array([not u for u in user_id], dtype=bool)] = None
+    run_name = columns["run_name"]
+    name_tag = columns.get("tags.mlflow.runName")
+    if name_tag is not None:
+        # SqlRun.to_mlflow_entity: an empty name falls back to the mlflow.runName tag.
+        empty = np.array([not v for v in run_name], dtype=bool)
+        run_name[empty] = name_tag[empty]
+    frame = {
+        "run_id": columns.pop("run_id"),
+        "run_name": columns.pop("run_name"),
+        "experiment_id": columns["experiment_id"],
+        "experiment_name": np.array([names.get(e) for e in columns.pop("experiment_id")], dtype=object),
+        "status": columns.pop("status"),
+        "start_time": columns.pop("start_time"),
+        "end_time": columns.pop("end_time"),
+        "duration_s": None,
+        "user": user,
+        "artifact_uri": columns.pop("artifact_uri"),
+    }
+    frame.update(columns)
+    df = _with_backend(_with_nan_record(finish_frame(pd.DataFrame(frame)), nan_runs), uri)
+    if search.parse_filter(filter_string):
+        datasets = None
+        if search.needs_datasets(filter_string):
+            with _db_errors(uri):
+                datasets = _sqlstore.read_datasets(uri, list(df["run_id"]))
+        df = search.filter_frame(df, filter_string, dialect=uri_scheme(uri), datasets=datasets)
+        if df.empty:
+            return _with_backend(empty_runs_frame(), uri)
     return df
 
 
@@ -342,7 +451,7 @@ def _with_nan_record(df: pd.DataFrame, nan_runs: dict[str, list[str]]) -> pd.Dat
     """Record which runs logged a NaN metric, for :func:`podium.search.filter_frame`'s ``!=``."""
     from podium import search
 
-    df.attrs[search.NAN_METRICS_ATTR] = {k: search.NAN_SEPARATOR.join(v) for k, v in nan_runs.items()}
+    df.attrs[search.NAN_METRICS_ATTR] = {k: search.NAN_SEPARATOR.join(sorted(v)) for k, v in sorted(nan_runs.items())}
     return df
 
 

@@ -1,0 +1,284 @@
+"""Read-only fast path over MLflow's own database tables (private to :mod:`podium.store`).
+
+This module is part of the store boundary: it reads MLflow's tables (``experiments``, ``runs``,
+``params``, ``latest_metrics``, ``tags``, ``inputs``/``datasets``/``input_tags``) directly with
+SQLAlchemy Core, in a few set-based queries, instead of building one MLflow ``Run`` object per
+run. Only :mod:`podium.store` imports it; nothing else may.
+
+It never writes. MLflow's ``SqlAlchemyStore`` creates a missing SQLite file and creates or
+migrates tables on an empty database; this module does neither: a SQLite file is opened in
+SQLite's read-only mode (``mode=ro``), a missing file or a database without MLflow's tables is
+reported as :data:`NO_STORE`, and only ``SELECT`` statements are sent.
+
+Values come out exactly as MLflow's ``SqlRun.to_mlflow_entity`` makes them: a NaN metric
+(stored as ``value=0, is_nan=1``) becomes NaN, ``experiment_id`` a string, an empty run name
+falls back to the ``mlflow.runName`` tag.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+from urllib.parse import unquote
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+# Returned instead of rows when the URI names no MLflow store (missing file, no MLflow tables).
+NO_STORE = None
+
+_engines: dict[str, sa.engine.Engine] = {}
+_engines_lock = threading.Lock()
+_meta = sa.MetaData()
+
+experiments = sa.Table(
+    "experiments", _meta,
+    sa.Column("experiment_id", sa.Integer), sa.Column("name", sa.String),
+    sa.Column("lifecycle_stage", sa.String), sa.Column("creation_time", sa.BigInteger),
+    sa.Column("last_update_time", sa.BigInteger),
+)
+runs = sa.Table(
+    "runs", _meta,
+    sa.Column("run_uuid", sa.String), sa.Column("name", sa.String), sa.Column("experiment_id", sa.Integer),
+    sa.Column("user_id", sa.String), sa.Column("status", sa.String), sa.Column("start_time", sa.BigInteger),
+    sa.Column("end_time", sa.BigInteger), sa.Column("artifact_uri", sa.String),
+    sa.Column("lifecycle_stage", sa.String),
+)
+params = sa.Table("params", _meta, sa.Column("run_uuid", sa.String), sa.Column("key", sa.String), sa.Column("value", sa.String))
+tags = sa.Table("tags", _meta, sa.Column("run_uuid", sa.String), sa.Column("key", sa.String), sa.Column("value", sa.String))
+latest_metrics = sa.Table(
+    "latest_metrics", _meta,
+    sa.Column("run_uuid", sa.String), sa.Column("key", sa.String), sa.Column("value", sa.Float),
+    sa.Column("is_nan", sa.Boolean),
+)
+datasets = sa.Table(
+    "datasets", _meta,
+    sa.Column("dataset_uuid", sa.String), sa.Column("name", sa.String), sa.Column("digest", sa.String),
+)
+inputs = sa.Table(
+    "inputs", _meta,
+    sa.Column("input_uuid", sa.String), sa.Column("source_id", sa.String), sa.Column("destination_id", sa.String),
+)
+input_tags = sa.Table(
+    "input_tags", _meta,
+    sa.Column("input_uuid", sa.String), sa.Column("name", sa.String), sa.Column("value", sa.String),
+)
+
+# A SQLite IN list must stay below its bound-parameter limit.
+_CHUNK = 500
+
+
+def _sqlite_path(uri: str) -> str | None:
+    """The file path of a ``sqlite:///`` URI; None for in-memory databases."""
+    rest = uri.split(":///", 1)[1] if ":///" in uri else ""
+    path = unquote(rest.split("?", 1)[0])
+    if not path or path == ":memory:":
+        return None
+    return path
+
+
+def engine(uri: str) -> sa.engine.Engine | None:
+    """A cached read-only engine for ``uri``; None when a SQLite file does not exist.
+
+    The engine (a connection pool) is cached per URI; results never are.
+    """
+    with _engines_lock:
+        cached = _engines.get(uri)
+        if cached is not None:
+            return cached
+        if uri.lower().startswith("sqlite"):
+            path = _sqlite_path(uri)
+            if path is None or not os.path.isfile(path):
+                return NO_STORE
+            # SQLite's own read-only mode: it cannot create the file or write to it.
+            url = "sqlite:///file:" + os.path.abspath(path).replace("?", "%3f").replace("#", "%23") + "?mode=ro&uri=true"
+            eng = sa.create_engine(url)
+        else:
+            # Fail in seconds, not minutes, when the server is down.
+            scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
+            connect_args = {"connect_timeout": 10} if scheme in ("postgresql", "mysql") else {}
+            eng = sa.create_engine(uri, pool_pre_ping=True, connect_args=connect_args)
+        _engines[uri] = eng
+        return eng
+
+
+def has_mlflow_tables(conn: sa.Connection) -> bool:
+    """True when the database holds MLflow's tracking tables."""
+    inspector = sa.inspect(conn)
+    return inspector.has_table("experiments") and inspector.has_table("runs")
+
+
+def _stages(include_deleted: bool) -> list[str]:
+    return ["active", "deleted"] if include_deleted else ["active"]
+
+
+def read_experiments(uri: str, include_deleted: bool) -> list[dict[str, Any]] | None:
+    """Experiments with their active-run count and latest run start, in MLflow's order.
+
+    Returns:
+        Dicts with ``id, name, lifecycle_stage, creation_time, last_update_time, run_count,
+        last_start``; :data:`NO_STORE` when ``uri`` holds no MLflow store.
+    """
+    eng = engine(uri)
+    if eng is None:
+        return NO_STORE
+    with eng.connect() as conn:
+        if not has_mlflow_tables(conn):
+            return NO_STORE
+        counts = (
+            sa.select(runs.c.experiment_id, sa.func.count().label("n"), sa.func.max(runs.c.start_time).label("last"))
+            .where(runs.c.lifecycle_stage == "active")
+            .group_by(runs.c.experiment_id)
+            .subquery()
+        )
+        stmt = (
+            sa.select(
+                experiments.c.experiment_id, experiments.c.name, experiments.c.lifecycle_stage,
+                experiments.c.creation_time, experiments.c.last_update_time, counts.c.n, counts.c.last,
+            )
+            .select_from(experiments.outerjoin(counts, counts.c.experiment_id == experiments.c.experiment_id))
+            .where(experiments.c.lifecycle_stage.in_(_stages(include_deleted)))
+            # search_experiments' default order.
+            .order_by(experiments.c.creation_time.desc(), experiments.c.experiment_id.asc())
+        )
+        rows = conn.execute(stmt).all()
+    return [
+        {
+            "id": str(r[0]), "name": r[1], "lifecycle_stage": r[2], "creation_time": r[3],
+            "last_update_time": r[4], "run_count": int(r[5] or 0), "last_start": r[6],
+        }
+        for r in rows
+    ]
+
+
+def read_runs(uri: str, experiment_ids: list[str], include_deleted: bool) -> tuple[dict[str, Any], dict[str, list[str]]] | None:
+    """The runs of ``experiment_ids`` as columns for a runs frame.
+
+    Returns:
+        ``(columns, nan_runs)``: ``columns`` maps ``run_id, run_name, experiment_id, status,
+        start_time, end_time, user_id, artifact_uri`` and every ``metrics.*``/``params.*``/
+        ``tags.*`` to an array (NaN for a missing metric, None for a missing param or tag);
+        ``nan_runs`` maps a metrics column to the runs that logged NaN for it.
+        :data:`NO_STORE` when ``uri`` holds no MLflow store.
+    """
+    eng = engine(uri)
+    if eng is None:
+        return NO_STORE
+    exp_ids = [int(e) for e in experiment_ids]
+    stages = _stages(include_deleted)
+    with eng.connect() as conn:
+        if not has_mlflow_tables(conn):
+            return NO_STORE
+        where = sa.and_(runs.c.experiment_id.in_(exp_ids), runs.c.lifecycle_stage.in_(stages))
+        info = conn.execute(
+            sa.select(runs.c.run_uuid, runs.c.name, runs.c.experiment_id, runs.c.user_id, runs.c.status,
+                      runs.c.start_time, runs.c.end_time, runs.c.artifact_uri).where(where)
+        ).all()
+        if not info:
+            return {}, {}
+        run_ids = pd.Index([r[0] for r in info])
+        n = len(run_ids)
+
+        def long_rows(table, *cols):
+            stmt = (
+                sa.select(table.c.run_uuid, table.c.key, *cols)
+                .select_from(table.join(runs, runs.c.run_uuid == table.c.run_uuid))
+                .where(where)
+            )
+            return conn.execute(stmt).all()
+
+        param_rows = long_rows(params, params.c.value)
+        tag_rows = long_rows(tags, tags.c.value)
+        metric_rows = long_rows(latest_metrics, latest_metrics.c.value, latest_metrics.c.is_nan)
+
+    out: dict[str, Any] = {
+        "run_id": run_ids.to_numpy(dtype=object),
+        "run_name": np.array([r[1] for r in info], dtype=object),
+        "experiment_id": np.array([str(r[2]) for r in info], dtype=object),
+        "status": np.array([r[4] for r in info], dtype=object),
+        "start_time": np.array([r[5] for r in info], dtype=object),
+        "end_time": np.array([r[6] for r in info], dtype=object),
+        "user_id": np.array([r[3] for r in info], dtype=object),
+        "artifact_uri": np.array([r[7] for r in info], dtype=object),
+    }
+    nan_runs: dict[str, list[str]] = {}
+    out.update(_pivot(param_rows, run_ids, n, "params."))
+    out.update(_pivot(tag_rows, run_ids, n, "tags."))
+    out.update(_pivot_metrics(metric_rows, run_ids, n, nan_runs))
+    return out, nan_runs
+
+
+def _groups(rows: list, run_ids: pd.Index):
+    """Split long ``(run_uuid, key, value...)`` rows by key: yields (key, row positions, rows' indices)."""
+    if not rows:
+        return
+    uuids = np.fromiter((r[0] for r in rows), dtype=object, count=len(rows))
+    keys = np.fromiter((r[1] for r in rows), dtype=object, count=len(rows))
+    positions = run_ids.get_indexer(uuids)
+    codes, uniques = pd.factorize(keys)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(codes, minlength=len(uniques)))))
+    for k, key in enumerate(uniques):
+        idx = order[bounds[k]:bounds[k + 1]]
+        yield key, positions[idx], idx
+
+
+def _pivot(rows: list, run_ids: pd.Index, n: int, prefix: str) -> dict[str, np.ndarray]:
+    if not rows:
+        return {}
+    values = np.fromiter((r[2] for r in rows), dtype=object, count=len(rows))
+    out = {}
+    for key, pos, idx in _groups(rows, run_ids):
+        column = np.full(n, None, dtype=object)
+        column[pos] = values[idx]
+        out[prefix + key] = column
+    return out
+
+
+def _pivot_metrics(rows: list, run_ids: pd.Index, n: int, nan_runs: dict[str, list[str]]) -> dict[str, np.ndarray]:
+    if not rows:
+        return {}
+    values = np.fromiter((r[2] for r in rows), dtype=float, count=len(rows))
+    is_nan = np.fromiter((bool(r[3]) for r in rows), dtype=bool, count=len(rows))
+    values[is_nan] = np.nan
+    out = {}
+    for key, pos, idx in _groups(rows, run_ids):
+        column = np.full(n, np.nan)
+        column[pos] = values[idx]
+        out["metrics." + key] = column
+        logged_nan = is_nan[idx]
+        if logged_nan.any():
+            nan_runs["metrics." + key] = list(run_ids[pos[logged_nan]])
+    return out
+
+
+def read_datasets(uri: str, run_ids: list[str]) -> pd.DataFrame:
+    """The dataset inputs of ``run_ids``: columns ``run_id, name, digest, context``.
+
+    One row per input; ``context`` is the input's ``mlflow.data.context`` tag (None without one).
+    """
+    eng = engine(uri)
+    frames = []
+    if eng is not None and run_ids:
+        with eng.connect() as conn:
+            context = (
+                sa.select(input_tags.c.input_uuid, input_tags.c.value)
+                .where(input_tags.c.name == "mlflow.data.context")
+                .subquery()
+            )
+            for start in range(0, len(run_ids), _CHUNK):
+                chunk = run_ids[start:start + _CHUNK]
+                stmt = (
+                    sa.select(inputs.c.destination_id, datasets.c.name, datasets.c.digest, context.c.value)
+                    .select_from(
+                        inputs.join(datasets, datasets.c.dataset_uuid == inputs.c.source_id)
+                        .outerjoin(context, context.c.input_uuid == inputs.c.input_uuid)
+                    )
+                    .where(inputs.c.destination_id.in_(chunk))
+                )
+                frames.append(pd.DataFrame(conn.execute(stmt).all(), columns=["run_id", "name", "digest", "context"]))
+    if not frames:
+        return pd.DataFrame(columns=["run_id", "name", "digest", "context"])
+    return pd.concat(frames, ignore_index=True)

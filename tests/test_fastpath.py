@@ -1,0 +1,165 @@
+"""The database fast path gives the client path's frame and mlflow.search_runs' runs, and never writes.
+
+For SQLite, PostgreSQL and MariaDB stores, ``load_runs`` reads MLflow's tables directly; these
+tests compare its frame with the MlflowClient path (``store._load_runs_client``, the reference
+implementation) cell by cell, dtype by dtype, and its run ids with ``mlflow.search_runs``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from podium import search, store
+from podium.errors import NotFoundError, StoreError
+from stores import AWKWARD_EXPERIMENT, SEARCH_EXPERIMENT, SECOND_EXPERIMENT
+from test_search import SEARCH_FILTERS
+from test_store import VALID_FILTERS, assert_parity, reference
+
+DB_KINDS = ["sqlite", "postgresql", "mysql"]
+
+DATASET_FILTERS = [
+    "datasets.name = 'iris'",
+    "datasets.name != 'iris'",
+    "datasets.digest LIKE 'abc%'",
+    "datasets.context = 'training'",
+    "datasets.context IN ('evaluation', 'x')",
+    "datasets.name ILIKE 'WINE' and metrics.m != 1",
+]
+
+
+def client_frame(uri: str, experiments: list[str], filter_string: str = "", include_deleted: bool = False) -> pd.DataFrame:
+    names = store.resolve_experiments(uri, experiments)
+    return store._load_runs_client(uri, names, filter_string, include_deleted)
+
+
+def assert_same_frame(fast: pd.DataFrame, client: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(fast, client, check_exact=True)
+    assert fast.attrs == client.attrs
+
+
+@pytest.mark.parametrize("kind", DB_KINDS)
+@pytest.mark.parametrize("filter_string", VALID_FILTERS)
+def test_fast_path_matches_client_and_mlflow_on_awkward_data(awkward_stores, kind, filter_string):
+    uri, _ = awkward_stores.get(kind)
+    exps = [AWKWARD_EXPERIMENT, SECOND_EXPERIMENT]
+    fast = store.load_runs(uri, exps, filter_string)
+    assert_same_frame(fast, client_frame(uri, exps, filter_string))
+    assert_parity(fast, reference(uri, list(store.resolve_experiments(uri, exps)), filter_string, False))
+
+
+@pytest.mark.parametrize("kind", DB_KINDS)
+@pytest.mark.parametrize("filter_string", SEARCH_FILTERS + DATASET_FILTERS)
+def test_fast_path_matches_client_and_mlflow_on_search_cases(search_stores, kind, filter_string):
+    uri, _ = search_stores(kind)
+    fast = store.load_runs(uri, [SEARCH_EXPERIMENT], filter_string)
+    assert_same_frame(fast, client_frame(uri, [SEARCH_EXPERIMENT], filter_string))
+    assert_parity(fast, reference(uri, list(store.resolve_experiments(uri, [SEARCH_EXPERIMENT])), filter_string, False))
+
+
+@pytest.mark.parametrize("kind", DB_KINDS)
+@pytest.mark.parametrize("include_deleted", [False, True])
+def test_fast_path_deleted_runs(awkward_stores, kind, include_deleted):
+    uri, ids = awkward_stores.get(kind)
+    fast = store.load_runs(uri, [AWKWARD_EXPERIMENT], include_deleted=include_deleted)
+    assert (ids["deleted"] in set(fast["run_id"])) is include_deleted
+    assert_same_frame(fast, client_frame(uri, [AWKWARD_EXPERIMENT], include_deleted=include_deleted))
+
+
+@pytest.mark.parametrize("kind", DB_KINDS)
+@pytest.mark.parametrize("include_deleted", [False, True])
+def test_fast_list_experiments_matches_client(awkward_stores, kind, include_deleted):
+    uri, _ = awkward_stores.get(kind)
+    assert store.list_experiments(uri, include_deleted) == store._list_experiments_client(uri, include_deleted)
+
+
+@pytest.mark.parametrize("kind", DB_KINDS)
+def test_dataset_filters_on_a_loaded_frame(search_stores, kind):
+    from podium import _sqlstore
+
+    uri, _ = search_stores(kind)
+    frame = store.load_runs(uri, [SEARCH_EXPERIMENT])
+    datasets = _sqlstore.read_datasets(uri, list(frame["run_id"]))
+    for filter_string in DATASET_FILTERS:
+        ours = search.filter_frame(frame, filter_string, datasets=datasets)
+        assert list(ours["run_id"]) == list(store.load_runs(uri, [SEARCH_EXPERIMENT], filter_string)["run_id"])
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_missing_sqlite_file_is_an_empty_store_and_stays_missing(tmp_path):
+    path = tmp_path / "nothing-here.db"
+    uri = f"sqlite:///{path}"
+    assert store.list_experiments(uri) == []
+    assert store.store_is_empty(uri)
+    with pytest.raises(NotFoundError):
+        store.load_runs(uri, ["anything"])
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("content", ["empty file", "other tables"])
+def test_sqlite_without_mlflow_tables_is_not_migrated(tmp_path, content):
+    path = tmp_path / "not-mlflow.db"
+    with sqlite3.connect(path) as conn:
+        if content == "other tables":
+            conn.execute("CREATE TABLE notes (x TEXT)")
+    before = _digest(path)
+    uri = f"sqlite:///{path}"
+    assert store.list_experiments(uri) == []
+    with pytest.raises(NotFoundError):
+        store.load_runs(uri, ["anything"])
+    assert _digest(path) == before
+    with sqlite3.connect(path) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert tables == ({"notes"} if content == "other tables" else set())
+
+
+def test_reading_a_sqlite_store_leaves_the_file_untouched(sqlite_awkward):
+    uri, _ = sqlite_awkward
+    path = Path(uri.removeprefix("sqlite:///"))
+    before = _digest(path)
+    store.list_experiments(uri)
+    store.load_runs(uri, [AWKWARD_EXPERIMENT], "metrics.accuracy > 0.5")
+    assert _digest(path) == before
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "mysql"])
+def test_empty_server_database_is_not_migrated(kind):
+    import sqlalchemy as sa
+
+    import stores
+
+    make = stores.postgres_database if kind == "postgresql" else stores.mysql_database
+    with make() as uri:
+        assert store.list_experiments(uri) == []
+        assert store.store_is_empty(uri)
+        eng = sa.create_engine(uri)
+        try:
+            with eng.connect() as conn:
+                assert sa.inspect(conn).get_table_names() == []
+        finally:
+            eng.dispose()
+        from podium import _sqlstore
+
+        # Let the test helper drop the database: close the pooled connection first.
+        _sqlstore.engine(uri).dispose()
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "postgresql://bob:s3cret@127.0.0.1:9/nodb",
+        "mysql+pymysql://carol:s3cret@127.0.0.1:9/nodb",
+    ],
+)
+def test_fast_path_connection_failure_is_a_store_error(uri):
+    with pytest.raises(StoreError) as err:
+        store.load_runs(uri, ["x"])
+    assert "s3cret" not in str(err.value)
+    assert ":***@127.0.0.1:9" in str(err.value)
