@@ -456,7 +456,8 @@ def metric_history(history: pd.DataFrame, labels: dict[str, str], metric: str, h
         metric: The metric's name, for titles.
     """
     data = history.assign(run=history["run_id"].map(lambda r: labels.get(r, r[:8])))
-    finite = np.isfinite(data["value"].astype(float))
+    values = data["value"].astype(float)
+    finite = np.isfinite(values) & (values.abs() < sys.float_info.max)  # SQL stores keep ±inf as ±float max
     dropped = int((~finite).sum())
     notes = [f"{dropped:,} NaN/inf values not drawn."] if dropped else []
     data = data[finite]

@@ -1,0 +1,214 @@
+"""Pareto fronts, group statistics, diffs and the Compare page's defaults (podium.analysis)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from podium import analysis
+from podium.store import load_runs
+from stores import AWKWARD_EXPERIMENT, SECOND_EXPERIMENT
+
+INF, NAN = math.inf, math.nan
+
+
+def frame(**columns) -> pd.DataFrame:
+    n = len(next(iter(columns.values()))) if columns else 0
+    base = {"run_id": [f"r{i}" for i in range(n)], "run_name": [f"run-{i}" for i in range(n)]}
+    return pd.DataFrame({**base, **columns})
+
+
+def brute_front(a, b, xd, yd) -> set[int]:
+    """Reference: O(n²) dominance check."""
+    sa = [v if xd == "max" else -v for v in a]
+    sb = [v if yd == "max" else -v for v in b]
+    ok = [i for i in range(len(a)) if not (math.isnan(sa[i]) or math.isnan(sb[i]))]
+    out = set()
+    for i in ok:
+        dominated = any(
+            sa[j] >= sa[i] and sb[j] >= sb[i] and (sa[j] > sa[i] or sb[j] > sb[i]) for j in ok if j != i
+        )
+        if not dominated:
+            out.add(i)
+    return out
+
+
+PARETO_CASES = [
+    # (x values, y values, x_dir, y_dir, expected run positions on the front)
+    ([1, 2, 0.5, 0.4], [1, 0.5, 2, 0.4], "max", "max", {0, 1, 2}),
+    ([10, 20, 5, 30], [0.8, 0.9, 0.7, 0.85], "min", "max", {0, 1, 2}),
+    ([10, 20, 5, 30], [0.8, 0.9, 0.7, 0.85], "max", "min", {0, 2, 3}),
+    ([1, 1, 2], [3, 3, 1], "max", "max", {0, 1, 2}),  # identical points are both kept
+    ([1, 1, 0], [3, 2, 5], "max", "max", {0, 2}),  # same x: only the higher y
+    ([1, NAN, 2], [1, 99, NAN], "max", "max", {0}),  # NaN objectives never on the front
+    ([INF, 1, 0], [0, 1, 2], "max", "max", {0, 1, 2}),
+    ([-INF, 1], [5, 1], "max", "max", {0, 1}),
+    ([-INF, 1], [5, 1], "min", "max", {0}),  # -inf latency beats everything when minimising
+    ([3.0], [4.0], "max", "min", {0}),  # a single run is its own front
+    ([NAN, NAN], [1, 2], "max", "max", set()),
+    ([], [], "max", "max", set()),
+]
+
+
+@pytest.mark.parametrize("xs, ys, xd, yd, expected", PARETO_CASES)
+def test_pareto_front(xs, ys, xd, yd, expected):
+    df = frame(**{"metrics.x": pd.Series(xs, dtype=float), "metrics.y": pd.Series(ys, dtype=float)})
+    front = analysis.pareto_front(df, "metrics.x", "metrics.y", xd, yd)
+    assert {int(i) for i in front.index} == expected
+    assert expected == brute_front(xs, ys, xd, yd)
+    assert list(front["metrics.x"]) == sorted(front["metrics.x"])
+
+
+@pytest.mark.parametrize("seed, xd, yd", list(itertools.product([0, 1, 2], ["max", "min"], ["max", "min"])))
+def test_pareto_front_matches_brute_force_on_random_data_with_ties_and_nan(seed, xd, yd):
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 8, 60).astype(float)  # few distinct values: many ties
+    b = rng.integers(0, 8, 60).astype(float)
+    a[rng.integers(0, 60, 5)] = np.nan
+    b[rng.integers(0, 60, 3)] = np.inf
+    df = frame(**{"metrics.a": a, "metrics.b": b})
+    front = analysis.pareto_front(df, "metrics.a", "metrics.b", xd, yd)
+    assert set(front.index) == brute_front(list(a), list(b), xd, yd)
+
+
+def test_pareto_front_parses_string_params_and_rejects_bad_direction():
+    df = frame(**{"params.lr": ["0.1", "1e-3", "0.01"], "metrics.acc": [0.9, 0.8, 0.95]})
+    front = analysis.pareto_front(df, "params.lr", "metrics.acc", "min", "up")
+    assert list(front["run_id"]) == ["r1", "r2"]
+    with pytest.raises(ValueError):
+        analysis.pareto_front(df, "params.lr", "metrics.acc", "sideways", "max")
+
+
+GROUP_CASES = [
+    # (group values, metric values, expected {group: (runs, count, mean, min, max)})
+    (["a", "a", "b"], [1.0, 3.0, 5.0], {"a": (2, 2, 2.0, 1.0, 3.0), "b": (1, 1, 5.0, 5.0, 5.0)}),
+    (["a", None, "a"], [1.0, 7.0, NAN], {"a": (2, 1, 1.0, 1.0, 1.0), "n/a": (1, 1, 7.0, 7.0, 7.0)}),
+    (["x", "x"], [INF, 1.0], {"x": (2, 2, INF, 1.0, INF)}),
+    (["x"], [NAN], {"x": (1, 0, NAN, NAN, NAN)}),
+]
+
+
+@pytest.mark.parametrize("groups, values, expected", GROUP_CASES)
+def test_group_stats(groups, values, expected):
+    df = frame(**{"params.seed": pd.Series(groups, dtype=object), "metrics.acc": values})
+    out = analysis.group_stats(df, "params.seed", ["metrics.acc"])
+    assert out["runs"].sum() == len(df)  # no run lost, missing keys included
+    got = {row["params.seed"]: (row["runs"], row["metrics.acc count"], row["metrics.acc mean"],
+                                row["metrics.acc min"], row["metrics.acc max"]) for _, row in out.iterrows()}
+    assert got.keys() == expected.keys()
+    for key, want in expected.items():
+        for g, w in zip(got[key], want):
+            assert (math.isnan(g) and math.isnan(w)) or g == w
+
+
+def test_group_stats_orders_numeric_groups_numerically_and_na_last():
+    df = frame(**{"params.n": pd.Series(["10", "9", None, "100"], dtype=object), "metrics.m": [1.0, 2.0, 3.0, 4.0]})
+    assert list(analysis.group_stats(df, "params.n", ["metrics.m"])["params.n"]) == ["9", "10", "100", "n/a"]
+
+
+def test_group_stats_of_no_runs_is_an_empty_table_with_the_columns():
+    out = analysis.group_stats(frame(**{"params.n": [], "metrics.m": []}), "params.n", ["metrics.m"])
+    assert out.empty and list(out.columns) == ["params.n", "runs", "metrics.m count", "metrics.m mean", "metrics.m min", "metrics.m max"]
+
+
+def test_diff_shows_only_differing_params_and_deltas_against_the_baseline():
+    df = frame(**{
+        "params.model": ["rf", "rf", "gbm"],
+        "params.seed": ["1", "1", "1"],
+        "params.depth": [None, "3", "3"],
+        "metrics.acc": [0.8, 0.9, NAN],
+        "metrics.loss": [INF, 0.5, 0.25],
+    })
+    d = analysis.diff_runs(df, ["r1", "r0", "r2"], baseline="r1")
+    assert list(d.params.columns) == ["run-1", "run-0", "run-2"]
+    assert set(d.params.index) == {"model", "depth"}  # seed is the same everywhere
+    assert d.params.loc["depth", "run-0"] is None
+    assert d.hidden_params == 1
+    assert d.metrics.loc["acc", "Δ run-0"] == pytest.approx(-0.1)
+    assert math.isnan(d.metrics.loc["acc", "Δ run-2"])
+    assert d.metrics.loc["loss", "Δ run-0"] == INF
+    everything = analysis.diff_runs(df, ["r1", "r0"], only_differing=False)
+    assert {"model", "seed", "depth"} == set(everything.params.index)
+    assert everything.baseline == "r1"
+
+
+@pytest.mark.parametrize("run_ids, n_params", [(["r0"], 0), ([], 0), (["nope"], 0)])
+def test_diff_of_one_or_no_runs(run_ids, n_params):
+    df = frame(**{"params.model": ["rf", "gbm"], "metrics.acc": [0.1, 0.2]})
+    d = analysis.diff_runs(df, run_ids)
+    assert len(d.params) == n_params
+    assert not any(c.startswith("Δ") for c in d.metrics.columns)
+
+
+def test_run_labels_disambiguate_duplicates_and_missing_names():
+    df = pd.DataFrame({"run_id": ["aaaaaaaa1", "bbbbbbbb2", "cccccccc3"], "run_name": ["same", "same", None]})
+    assert list(analysis.run_labels(df)) == ["same (aaaaaaaa)", "same (bbbbbbbb)", "cccccccc"]
+
+
+PRIMARY_CASES = [
+    ({"metrics.loss": [1.0, 2.0], "metrics.f1": [0.5, 0.6]}, "metrics.f1"),
+    ({"metrics.zeta": [1.0, 2.0], "metrics.alpha": [0.5, 0.6]}, "metrics.alpha"),
+    ({"metrics.f1": [NAN, 0.6], "metrics.custom": [0.1, 0.2]}, "metrics.custom"),  # coverage first
+    ({"metrics.system/cpu": [1.0, 2.0]}, None),
+    ({"metrics.acc": [NAN, NAN]}, None),
+    ({}, None),
+]
+
+
+@pytest.mark.parametrize("columns, expected", PRIMARY_CASES)
+def test_primary_metric(columns, expected):
+    df = frame(**columns) if columns else frame(**{"params.x": ["a", "b"]})
+    assert analysis.primary_metric(df) == expected
+
+
+@pytest.mark.parametrize("name, direction", [
+    ("metrics.accuracy", "max"), ("metrics.val_loss", "min"), ("metrics.latency_ms", "min"),
+    ("metrics.rmse", "min"), ("metrics.f1", "max"), ("metrics.training_time", "min"), ("metrics.r2", "max"),
+])
+def test_metric_direction(name, direction):
+    assert analysis.metric_direction(name) == direction
+
+
+def test_defaults_on_the_awkward_store(sqlite_awkward):
+    uri, _ = sqlite_awkward
+    df = load_runs(uri, [AWKWARD_EXPERIMENT, SECOND_EXPERIMENT])
+    from podium.filters import varying_columns
+
+    varying = varying_columns(df)
+    primary = analysis.primary_metric(df)
+    assert primary == "metrics.accuracy"
+    axes = analysis.default_axes(df, varying, primary)
+    assert axes[-1] == primary and len(axes) <= 7 and all(a in varying for a in axes[:-1])
+    x, y = analysis.default_scatter(df, primary, varying)
+    assert y == primary and analysis.metric_direction(x) == "min"
+    assert analysis.default_color_param(df, varying) in varying
+
+
+@pytest.mark.parametrize("values, expected", [
+    (["1e-4", "0.3", "0.01"], ["params.v"]),
+    (["1", "2", "3"], []),
+    (["0", "1e-4", "10"], []),  # zero: no log scale
+    ([None, "1e-5", "1"], ["params.v"]),
+])
+def test_suggest_log_axes(values, expected):
+    assert analysis.suggest_log_axes(frame(**{"params.v": values}), ["params.v"]) == expected
+
+
+MERGE_CASES = [
+    # current, widget, table, table_seen, chart, chart_seen -> expected
+    (["a"], ["a"], None, None, None, None, ["a"]),
+    (["a"], ["a", "b"], None, None, None, None, ["a", "b"]),  # the box changed
+    (["a"], ["a"], ["c", "d"], ["c"], None, None, ["c", "d"]),  # the table changed
+    (["a"], ["a"], ["c"], ["c"], ["e"], [], ["e"]),  # the chart changed, table as seen
+    (["a"], ["a"], [], ["c"], None, None, []),  # rows unselected in the table
+    (["a"], None, ["c"], ["c"], ["e"], ["e"], ["a"]),  # nothing changed
+]
+
+
+@pytest.mark.parametrize("current, widget, table, table_seen, chart, chart_seen, expected", MERGE_CASES)
+def test_merge_selection(current, widget, table, table_seen, chart, chart_seen, expected):
+    assert analysis.merge_selection(current, widget, table, table_seen, chart, chart_seen) == expected
