@@ -233,7 +233,10 @@ def list_experiments_light(tracking_uri: str | None) -> list[tuple[str, str]]:
 
     uri = _prepare_uri(tracking_uri)
     if is_database_uri(uri):
-        return [(e.id, e.name) for e in _list_experiments_db(uri, True, sort=False)]
+        from podium import _sqlstore
+
+        with _db_errors(uri):
+            return _sqlstore.read_experiment_names(uri) or []
     with _client(tracking_uri) as client:
         exps = _all_pages(lambda token: client.search_experiments(view_type=ViewType.ALL, max_results=1000, page_token=token))
     return [(e.experiment_id, e.name) for e in exps]
