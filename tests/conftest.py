@@ -132,7 +132,8 @@ SEARCH_KINDS = ["sqlite", "postgresql", "mysql", "file"]
 @pytest.fixture(scope="session")
 def search_stores(tmp_path_factory):
     """``get(kind) -> (uri, {label: run_id})``: the search-case data (``stores.populate_search_cases``)
-    on its own store of each kind in SEARCH_KINDS, built on first use, dropped at session end."""
+    on its own store of each kind in SEARCH_KINDS (and ``http``: a real ``mlflow server`` over
+    SQLite), built on first use, dropped at session end."""
     base = tmp_path_factory.mktemp("search")
     cache: dict[str, tuple[str, dict[str, str]]] = {}
     with contextlib.ExitStack() as stack:
@@ -147,6 +148,10 @@ def search_stores(tmp_path_factory):
                     cache[kind] = (uri, stores.populate_search_cases(uri))
                 elif kind == "mysql":
                     uri = stack.enter_context(stores.mysql_database())
+                    cache[kind] = (uri, stores.populate_search_cases(uri))
+                elif kind == "http":
+                    backend = f"sqlite:///{base / 'search-server.db'}"
+                    uri = stack.enter_context(stores.mlflow_server(backend, base / "server-artifacts"))
                     cache[kind] = (uri, stores.populate_search_cases(uri))
                 elif kind == "file":
                     path = base / "mlruns"

@@ -163,3 +163,43 @@ def test_fast_path_connection_failure_is_a_store_error(uri):
         store.load_runs(uri, ["x"])
     assert "s3cret" not in str(err.value)
     assert ":***@127.0.0.1:9" in str(err.value)
+
+
+# --- HTTP: the REST fast path against a real ``mlflow server`` (SQLite behind it) ---
+
+
+@pytest.mark.parametrize("filter_string", VALID_FILTERS)
+def test_http_path_matches_client_and_mlflow_on_awkward_data(awkward_stores, filter_string):
+    uri, _ = awkward_stores.get("http")
+    exps = [AWKWARD_EXPERIMENT, SECOND_EXPERIMENT]
+    fast = store.load_runs(uri, exps, filter_string)
+    assert_same_frame(fast, client_frame(uri, exps, filter_string))
+    assert_parity(fast, reference(uri, list(store.resolve_experiments(uri, exps)), filter_string, False))
+
+
+@pytest.mark.parametrize("filter_string", SEARCH_FILTERS + DATASET_FILTERS)
+def test_http_path_matches_client_and_mlflow_on_search_cases(search_stores, filter_string):
+    uri, _ = search_stores("http")
+    fast = store.load_runs(uri, [SEARCH_EXPERIMENT], filter_string)
+    assert_same_frame(fast, client_frame(uri, [SEARCH_EXPERIMENT], filter_string))
+    assert_parity(fast, reference(uri, list(store.resolve_experiments(uri, [SEARCH_EXPERIMENT])), filter_string, False))
+
+
+@pytest.mark.parametrize("include_deleted", [False, True])
+def test_http_path_deleted_runs(awkward_stores, include_deleted):
+    uri, ids = awkward_stores.get("http")
+    fast = store.load_runs(uri, [AWKWARD_EXPERIMENT], include_deleted=include_deleted)
+    assert (ids["deleted"] in set(fast["run_id"])) is include_deleted
+    assert_same_frame(fast, client_frame(uri, [AWKWARD_EXPERIMENT], include_deleted=include_deleted))
+
+
+@pytest.mark.parametrize("filter_string", ["metrics.accuracy >> 0.9", "params.model > 'a'", "attributes.status IN ('X')"])
+def test_http_path_bad_filter_is_a_filter_error(awkward_stores, filter_string):
+    from podium.errors import FilterError
+
+    uri, _ = awkward_stores.get("http")
+    with pytest.raises(FilterError) as err:
+        store.load_runs(uri, [AWKWARD_EXPERIMENT], filter_string)
+    with pytest.raises(FilterError) as expected:
+        search.validate_filter(filter_string)
+    assert str(err.value) == str(expected.value)
