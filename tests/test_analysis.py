@@ -184,8 +184,30 @@ def test_defaults_on_the_awkward_store(sqlite_awkward):
     axes = analysis.default_axes(df, varying, primary)
     assert axes[-1] == primary and len(axes) <= 7 and all(a in varying for a in axes[:-1])
     x, y = analysis.default_scatter(df, primary, varying)
-    assert y == primary and analysis.metric_direction(x) == "min"
+    assert y == primary and x.startswith("metrics.") and x != y
     assert analysis.default_color_param(df, varying) in varying
+
+
+SCATTER_CASES = [
+    ({"metrics.acc": [1.0, 2.0], "metrics.latency_ms": [3.0, 4.0], "metrics.b": [1.0, 1.0]}, "metrics.latency_ms"),
+    ({"metrics.acc": [1.0, 2.0], "metrics.latency_ms": [3.0, NAN], "metrics.b": [1.0, 1.0]}, "metrics.b"),
+    ({"metrics.acc": [1.0, 2.0], "params.lr": ["0.1", "0.2"], "params.opt": ["a", "b"]}, "params.lr"),
+    ({"metrics.acc": [1.0, 2.0], "duration_s": [1.0, 2.0]}, "duration_s"),
+]
+
+
+@pytest.mark.parametrize("columns, x", SCATTER_CASES)
+def test_default_scatter(columns, x):
+    df = frame(**columns)
+    varying = [c for c in df.columns if c.startswith("params.")]
+    assert analysis.default_scatter(df, "metrics.acc", varying) == (x, "metrics.acc")
+
+
+def test_default_axes_put_params_set_on_most_runs_first_and_seeds_last():
+    df = frame(**{"params.a_rare": ["1", None, None], "params.seed": ["1", "2", "3"], "params.model": ["x", "y", "x"],
+                  "metrics.f1": [0.1, 0.2, 0.3]})
+    axes = analysis.default_axes(df, ["params.a_rare", "params.model", "params.seed"], "metrics.f1", max_params=2)
+    assert axes == ["params.model", "params.a_rare", "metrics.f1"]
 
 
 @pytest.mark.parametrize("values, expected", [

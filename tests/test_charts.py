@@ -79,6 +79,12 @@ def test_parallel_coordinates_categories_are_ordered_and_evenly_spaced():
     assert list(ax.positions) == [1.0, 0.5, 0.0, 0.5]
 
 
+def test_parallel_coordinates_mixed_categories_put_numbers_first_in_numeric_order():
+    df = frame(**{"params.max_depth": ["12", "None", "2", "3"]})
+    ax = charts.parallel_coordinates(df, ["params.max_depth"]).axes[0]
+    assert ax.kind == "categorical" and [t for _, t in ax.ticks] == ["2", "3", "12", "None"]
+
+
 def test_parallel_coordinates_numeric_axis_shows_real_values_at_the_ends():
     df = frame(**{"metrics.acc": [0.61, 0.93, 0.7]})
     ax = charts.parallel_coordinates(df, ["metrics.acc"]).axes[0]

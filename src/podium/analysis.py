@@ -253,23 +253,33 @@ def chart_columns(df: pd.DataFrame) -> list[str]:
     return metrics + params + extra
 
 
+_SEED_LIKE = re.compile(r"(seed|random_state|run_id|uuid|_id$)", re.IGNORECASE)
+
+
+def _coverage(df: pd.DataFrame, column: str) -> float:
+    return round(float(df[column].notna().mean()), 1) if len(df) else 0.0
+
+
 def default_axes(df: pd.DataFrame, varying_params: list[str], primary: str | None, max_params: int = 6) -> list[str]:
-    """Parallel-coordinates axes by default: the params that vary (fewest missing first, up to
-    ``max_params``, in their frame order) and then the primary metric."""
+    """Parallel-coordinates axes by default: up to ``max_params`` of the params that vary, those
+    set on most runs first (seed-like params last), then the primary metric."""
     if varying_params:
-        coverage = {c: int(df[c].notna().sum()) for c in varying_params}
-        keep = set(sorted(varying_params, key=lambda c: -coverage[c])[:max_params])
-        axes = [c for c in varying_params if c in keep]
+        ranked = sorted(varying_params, key=lambda c: (bool(_SEED_LIKE.search(c.removeprefix("params."))), -_coverage(df, c)))
+        axes = ranked[:max_params]
     else:
         axes = [c for c in chart_columns(df) if c.startswith("metrics.") and c != primary][:3]
     return axes + ([primary] if primary else [])
 
 
 def default_scatter(df: pd.DataFrame, primary: str | None, varying_params: list[str]) -> tuple[str | None, str | None]:
-    """Scatter axes by default: y the primary metric; x a cost-like metric (latency, loss...) when
-    there is one, else another metric, else a numeric param that varies, else the duration."""
+    """Scatter axes by default: y the primary metric; x a cost-like metric (latency, loss...) set
+    on most runs when there is one, else another metric, else a numeric param that varies, else
+    the duration."""
     metrics = [c for c in chart_columns(df) if c.startswith("metrics.") and c != primary]
+    metrics.sort(key=lambda c: -_coverage(df, c))  # stable: frame order among equals
     costs = [c for c in metrics if metric_direction(c) == "min"]
+    if costs and metrics and _coverage(df, costs[0]) < _coverage(df, metrics[0]):
+        costs = []  # a cost metric few runs have would hide most of them
     numeric_params = [c for c in varying_params if numeric_values(df[c]).notna().sum() == df[c].notna().sum() and df[c].notna().any()]
     for choice in (costs, metrics, numeric_params, ["duration_s"] if "duration_s" in df else []):
         if choice:
@@ -317,12 +327,13 @@ def suggest_log_axes(df: pd.DataFrame, columns: list[str], min_ratio: float = 10
 
 
 def default_color_param(df: pd.DataFrame, varying_params: list[str], max_values: int = 10) -> str | None:
-    """A categorical param to colour a scatter by: the first varying param that is not a number
-    and has at most ``max_values`` distinct values (a model family, an optimizer)."""
+    """A categorical param to colour a scatter by: a varying param that is not a number, has at
+    most ``max_values`` distinct values (a model family, an optimizer), set on the most runs."""
+    candidates = []
     for c in varying_params:
         present = df[c].dropna()
         if present.empty or numeric_values(present).notna().all():
             continue
         if present.nunique() <= max_values:
-            return c
-    return None
+            candidates.append(c)
+    return min(candidates, key=lambda c: -_coverage(df, c)) if candidates else None

@@ -37,6 +37,7 @@ MAX_CATEGORY_LABELS = 30
 SELECTED_COLOR = "#e4007c"
 MISSING_COLOR = "#9ca3af"
 PARETO_COLOR = "#111827"
+NA_TEXT = "n/a"
 CANVAS = {"embedOptions": {"renderer": "canvas"}}
 
 
@@ -105,6 +106,15 @@ def chart_numbers(series: pd.Series) -> pd.Series | None:
     return numbers.mask(numbers >= big, np.inf).mask(numbers <= -big, -np.inf)
 
 
+def _natural(text: str) -> tuple:
+    """Sort key: numbers by value first (``2`` before ``12``), then words case-insensitively."""
+    try:
+        number = float(text)
+    except ValueError:
+        return (1, 0.0, text.casefold(), text)
+    return (0, number if number == number else math.inf, "", text)
+
+
 def layout_axis(series: pd.Series, column: str, label: str, log: bool = False) -> AxisLayout:
     """Place every run on one axis: numbers normalised to [0, 1] (log10 when asked and possible),
     categories evenly spaced in sorted order, missing values on the n/a band, ±inf on their own."""
@@ -113,7 +123,7 @@ def layout_axis(series: pd.Series, column: str, label: str, log: bool = False) -
     if numbers is None:
         present = series.notna().to_numpy()
         text = series.astype(object).where(series.notna(), None)
-        cats = sorted({str(v) for v in text if v is not None}, key=lambda s: (s.casefold(), s))
+        cats = sorted({str(v) for v in text if v is not None}, key=_natural)
         pos = np.full(n, NA_Y)
         if cats:
             spots = {c: (i / (len(cats) - 1) if len(cats) > 1 else 0.5) for i, c in enumerate(cats)}
@@ -381,7 +391,7 @@ def scatter(
             if nums is not None:
                 data[name] = nums.replace([np.inf, -np.inf], np.nan).values
             else:
-                data[name] = df[col].astype(object).where(df[col].notna(), None).values
+                data[name] = df[col].astype(object).where(df[col].notna(), NA_TEXT).values
             extra_tips.append((name, col, nums is not None))
     for i, col in enumerate(t for t in tooltip if t in df and t not in (x, y, color, size)):
         data[f"t{i}"] = df[col].astype(object).where(df[col].notna(), None).values
