@@ -29,10 +29,19 @@ def user_named_store(args: argparse.Namespace) -> bool:
     return bool(args.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI", "").strip())
 
 
+def absolute_sqlite_uri(uri: str) -> str:
+    """``sqlite:///mlflow.db`` relative to where the command ran, so the app (started in the
+    project folder) opens the very file that was seeded."""
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not uri.startswith(prefix + "/") and ":memory:" not in uri:
+        return prefix + str(Path(uri[len(prefix):]).resolve())
+    return uri
+
+
 def run(args: argparse.Namespace) -> int:
     from podium import store
 
-    uri = resolve_tracking_uri(args.tracking_uri)
+    uri = absolute_sqlite_uri(resolve_tracking_uri(args.tracking_uri))
     if not user_named_store(args) and not args.no_seed and store.store_is_empty(uri):
         from podium.demo import seed_demo
 
