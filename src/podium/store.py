@@ -622,3 +622,180 @@ def load_metric_history(tracking_uri: str | None, run_ids: list[str], metric_key
 def store_is_empty(tracking_uri: str | None) -> bool:
     """True when the store has no runs in any active experiment (used to offer the demo)."""
     return all(e.run_count == 0 for e in list_experiments(tracking_uri))
+
+
+# --- reports ---
+# Reads the Report needs beyond the runs frame (datasets, logged models, their files, the
+# champion alias) and its one write (logging a report as a run's artifacts).
+
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+# Files a logged model carries that rebuild its environment.
+ENV_FILES = ("conda.yaml", "requirements.txt", "python_env.yaml")
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """A data set a run logged with ``mlflow.log_input``."""
+
+    name: str
+    digest: str
+    context: str
+    source_type: str
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A model a run logged: its URI to load it by and the files it carries."""
+
+    name: str
+    uri: str
+    model_id: str | None
+    files: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What a reproducibility card needs about one run."""
+
+    run_id: str
+    tags: dict
+    datasets: tuple[DatasetRef, ...]
+    models: tuple[ModelRef, ...]
+
+
+def _safe_id(value: str) -> bool:
+    return bool(value) and set(value) <= _ID_CHARS
+
+
+def run_records(tracking_uri: str | None, run_ids: list[str]) -> dict[str, RunRecord]:
+    """Datasets (``log_input``), logged models and model files of each run in ``run_ids``.
+
+    Models come from MLflow 3's logged models (``search_logged_models`` by source run, and the
+    run's outputs), plus MLflow 2-style model folders in the run's own artifacts (a folder that
+    holds an ``MLmodel`` file).
+    """
+    out: dict[str, RunRecord] = {}
+    with _client(tracking_uri) as client:
+        for run_id in run_ids:
+            run = client.get_run(run_id)
+            datasets = []
+            for di in (run.inputs.dataset_inputs if run.inputs else None) or []:
+                ctx = next((t.value for t in di.tags or [] if t.key == "mlflow.data.context"), "")
+                datasets.append(DatasetRef(di.dataset.name, di.dataset.digest, ctx, di.dataset.source_type))
+            models = _logged_models(client, run)
+            out[run_id] = RunRecord(run_id, dict(run.data.tags), tuple(datasets), tuple(models))
+    return out
+
+
+def _logged_models(client, run) -> list[ModelRef]:
+    from mlflow.exceptions import MlflowException
+
+    run_id = run.info.run_id
+    found: dict[str, object] = {}
+    if _safe_id(run_id):
+        try:
+            for m in _all_pages(lambda token: client.search_logged_models(
+                    [run.info.experiment_id], filter_string=f"source_run_id = '{run_id}'", page_token=token)):
+                found[m.model_id] = m
+        except (MlflowException, NotImplementedError):  # stores without logged models
+            pass
+    for output in (run.outputs.model_outputs if run.outputs else None) or []:
+        if output.model_id not in found:
+            with contextlib.suppress(MlflowException):
+                found[output.model_id] = client.get_logged_model(output.model_id)
+    models = []
+    for m in sorted(found.values(), key=lambda m: (m.creation_timestamp or 0, m.model_id)):
+        try:
+            files = tuple(sorted(f.path.rsplit("/", 1)[-1] for f in client.list_logged_model_artifacts(m.model_id)))
+        except Exception:  # artifacts out of reach (e.g. remote storage): still show the model
+            files = ()
+        models.append(ModelRef(m.name, f"models:/{m.model_id}", m.model_id, files))
+    # MLflow 2-style: a model folder inside the run's artifacts.
+    try:
+        for item in client.list_artifacts(run_id):
+            if item.is_dir:
+                names = tuple(sorted(f.path.rsplit("/", 1)[-1] for f in client.list_artifacts(run_id, item.path)))
+                if "MLmodel" in names:
+                    models.append(ModelRef(item.path, f"runs:/{run_id}/{item.path}", None, names))
+    except Exception:
+        pass
+    return models
+
+
+def get_runs(tracking_uri: str | None, run_ids: list[str]) -> pd.DataFrame:
+    """The runs frame of ``run_ids`` (any experiment), in the order given; missing ids are skipped."""
+    from mlflow.exceptions import MlflowException
+
+    runs = []
+    with _client(tracking_uri) as client:
+        for run_id in run_ids:
+            with contextlib.suppress(MlflowException):
+                runs.append(client.get_run(run_id))
+        names = {}
+        for exp_id in {r.info.experiment_id for r in runs}:
+            names[exp_id] = client.get_experiment(exp_id).name
+    return runs_to_frame(runs, names)
+
+
+@dataclass(frozen=True)
+class AliasedVersion:
+    """The registered model version behind an alias, and the run it came from."""
+
+    model_name: str
+    alias: str
+    version: str
+    run_id: str | None
+
+
+def champion_versions(tracking_uri: str | None, alias: str = "champion", model_name: str | None = None) -> list[AliasedVersion]:
+    """Model versions behind ``alias`` in every registered model (or only ``model_name``).
+
+    Read-only. ``run_id`` is the version's source run: its ``run_id``, else the source run of the
+    logged model it was registered from (``models:/<model_id>``).
+
+    Raises:
+        NotFoundError: ``model_name`` is given and no such registered model exists.
+    """
+    from mlflow.exceptions import MlflowException
+
+    out = []
+    with _client(tracking_uri) as client:
+        if model_name:
+            try:
+                models = [client.get_registered_model(model_name)]
+            except MlflowException as exc:
+                if getattr(exc, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
+                    raise NotFoundError(f"No registered model named {model_name!r}.") from None
+                raise
+        else:
+            models = _all_pages(lambda token: client.search_registered_models(max_results=1000, page_token=token))
+        for rm in sorted(models, key=lambda m: m.name):
+            aliases = rm.aliases or {}
+            if alias not in aliases:
+                continue
+            mv = client.get_model_version(rm.name, str(aliases[alias]))
+            run_id = mv.run_id or None
+            source = mv.source or ""
+            if not run_id and source.startswith("models:/m-"):
+                with contextlib.suppress(MlflowException):
+                    run_id = client.get_logged_model(source.split("/", 1)[1].lstrip("/")).source_run_id
+            out.append(AliasedVersion(rm.name, alias, str(mv.version), run_id))
+    return out
+
+
+def log_report(tracking_uri: str | None, experiment: str, files: list[str], run_name: str, tags: dict[str, str]) -> str:
+    """Log report ``files`` as artifacts (folder ``report/``) of a new run in ``experiment``.
+
+    The only write of the report feature; callers ask the user first. Returns the new run id.
+    """
+    exp_id = next(iter(resolve_experiments(tracking_uri, [experiment])))
+    with _client(tracking_uri) as client:
+        run = client.create_run(exp_id, run_name=run_name, tags=tags)
+        try:
+            for path in files:
+                client.log_artifact(run.info.run_id, path, artifact_path="report")
+        except Exception:
+            client.set_terminated(run.info.run_id, status="FAILED")
+            raise
+        client.set_terminated(run.info.run_id)
+    return run.info.run_id

@@ -1,0 +1,210 @@
+"""Render a :class:`~podium.report.build.Report` as GitHub-flavoured Markdown.
+
+Charts become PNG images (rendered by vl-convert, no browser) in a folder beside the file, or in
+a zip with it. Every string from a run goes through :func:`podium.report.safe.md_text`, and no
+link is made from run data: the only links are to the MLflow UI, built from its configured
+address and a run id that is checked to be plain letters and digits.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from pathlib import Path
+
+from podium.report.build import Report
+from podium.report.safe import (
+    delta_better,
+    fmt_delta,
+    fmt_duration,
+    fmt_time,
+    fmt_value,
+    md_code,
+    md_text,
+    short,
+    summary_markdown,
+)
+
+PNG_WIDTH = 760
+# A link Podium builds (MLflow UI address + checked ids) must also be a plain URL to be emitted.
+_PLAIN_URL = re.compile(r"^https?://[A-Za-z0-9._~:/?#@!$&*+,;=%-]+$")
+CELL_MAX = 80
+
+
+def chart_pngs(report: Report) -> dict[str, bytes]:
+    """Each chart as PNG bytes, keyed by file name (``parallel.png``, ``scatter.png``)."""
+    import vl_convert as vlc
+
+    out = {}
+    for chart in report.charts:
+        spec = dict(chart.spec)
+        if spec.get("width") == "container":
+            spec["width"] = PNG_WIDTH
+        out[f"{chart.key}.png"] = vlc.vegalite_to_png(spec, scale=2)
+    return out
+
+
+def render_markdown(report: Report, image_dir: str | Path | None = None, image_prefix: str | None = None) -> str:
+    """The report as Markdown text.
+
+    Args:
+        report: What :func:`~podium.report.build.build_report` computed.
+        image_dir: Write the chart PNGs here; without it, charts are listed but not drawn.
+        image_prefix: How the Markdown refers to the images (default: ``image_dir``'s name).
+    """
+    images: dict[str, str] = {}
+    if image_dir is not None and report.charts:
+        folder = Path(image_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        prefix = image_prefix if image_prefix is not None else folder.name
+        for name, data in chart_pngs(report).items():
+            (folder / name).write_bytes(data)
+            images[name] = f"{prefix}/{name}" if prefix else name
+    return _render(report, images)
+
+
+def write_markdown(report: Report, path: str | Path) -> Path:
+    """Write ``path`` and its charts in ``<stem>_files/`` beside it; returns the path."""
+    path = Path(path)
+    text = render_markdown(report, path.parent / f"{path.stem}_files", f"{path.stem}_files")
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def markdown_zip(report: Report, stem: str = "report") -> bytes:
+    """A zip holding ``<stem>.md`` and ``<stem>_files/*.png``."""
+    buffer = io.BytesIO()
+    folder = f"{stem}_files"
+    pngs = chart_pngs(report) if report.charts else {}
+    text = _render(report, {name: f"{folder}/{name}" for name in pngs})
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(f"{stem}.md", text)
+        for name, data in pngs.items():
+            zf.writestr(f"{folder}/{name}", data)
+    return buffer.getvalue()
+
+
+def _link_ok(url: str | None) -> bool:
+    return bool(url) and bool(_PLAIN_URL.match(url))
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _render(r: Report, images: dict[str, str]) -> str:
+    p = r.provenance
+    better = "higher is better" if r.mode == "max" else "lower is better"
+    out = [f"# {md_text(r.title)}", ""]
+    byline = [f"by {md_text(r.author)}"] if r.author else []
+    byline += [f"generated {fmt_time(r.generated_at)}", f"Podium {r.podium_version}", f"MLflow {r.mlflow_version}"]
+    out += ["_" + " · ".join(byline) + "_", ""]
+    summary = summary_markdown(r.summary)
+    if summary:
+        out += [summary, ""]
+
+    out += ["## Data", "", _row(["", ""]), _row(["---", "---"])]
+    out.append(_row(["Store", md_code(p.store)]))
+    out.append(_row(["Experiments", ", ".join(md_text(e) for e in p.experiments)]))
+    if p.filter_string:
+        out.append(_row(["Filter", f"{md_text(p.filter_words)} (MLflow: {md_code(p.filter_string)})"]))
+    else:
+        out.append(_row(["Filter", "none (all runs)"]))
+    counts = f"{p.runs_total:,} in the experiments, {p.runs_filtered:,} after the filter"
+    if p.selected_runs is not None:
+        counts += f", {p.selected_runs:,} chosen"
+    if p.runs_without_metric:
+        counts += f", {p.runs_without_metric:,} without {md_text(r.metric_name)} (not ranked)"
+    out.append(_row(["Runs", counts]))
+    out.append(_row(["Ranked by", f"{md_text(r.metric_name)} ({better}), top {r.top}"]))
+    out.append("")
+
+    if r.champion:
+        c = r.champion
+        who = md_text(c.run_name or c.run_id or "unknown run")
+        where = " (in the leaderboard)" if c.in_leaderboard else ""
+        link = f" · [MLflow run]({c.url})" if _link_ok(c.url) else ""
+        value = fmt_value(c.metrics.get(r.metric))
+        out += ["## Current champion", "",
+                f"{md_text(c.model_name)} version {md_text(c.version)} (alias {md_code(c.alias)}): run **{who}**{where}, "
+                f"{md_text(r.metric_name)} = {value}{link}. Deltas below are each run minus the champion.", ""]
+
+    out += [f"## Leaderboard: top {len(r.leaderboard)} by {md_text(r.metric_name)} ({better})", ""]
+    for note in r.notes:
+        out += [f"> {md_text(note)}", ""]
+    if r.leaderboard:
+        head = ["#", "Run"] + [md_text(short(m)) for m in r.key_metrics] + [md_text(short(k)) for k in r.key_params]
+        if r.ui_base:
+            head.append("MLflow")
+        out += [_row(head), _row(["--:", "---"] + ["--:"] * len(r.key_metrics) + ["---"] * len(r.key_params) + (["---"] if r.ui_base else []))]
+        for row in r.leaderboard:
+            name = md_text(row.run_name, CELL_MAX)
+            if row.is_champion:
+                name += " 🏆 _champion_"
+            cells = [str(row.rank), name]
+            for m in r.key_metrics:
+                cell = fmt_value(row.metrics.get(m))
+                if m == r.metric:
+                    cell = f"**{cell}**"
+                if row.deltas and m in row.deltas and not row.is_champion:
+                    d = row.deltas[m]
+                    mark = {True: " ▲", False: " ▼", None: ""}[delta_better(d, r.mode) if m == r.metric else None]
+                    cell += f" ({fmt_delta(d)}{mark})"
+                cells.append(cell)
+            cells += [md_text(row.params.get(k), CELL_MAX) if row.params.get(k) is not None else "–" for k in r.key_params]
+            if r.ui_base:
+                cells.append(f"[open]({row.url})" if _link_ok(row.url) else "")
+            out.append(_row(cells))
+        out.append("")
+        if r.champion and any(row.deltas for row in r.leaderboard):
+            out += [f"_In brackets: difference to the champion; ▲/▼ on {md_text(r.metric_name)} mark better/worse._", ""]
+
+    if r.charts:
+        out += ["## Charts", ""]
+        for chart in r.charts:
+            out += [f"### {md_text(chart.title)}", ""]
+            src = images.get(f"{chart.key}.png")
+            if src:
+                out += [f"![{md_text(chart.title)}]({src})", ""]
+            for note in chart.notes:
+                out += [f"_{md_text(note)}_", ""]
+        out += ["Best runs are highlighted. The HTML report has the same charts, interactive.", ""]
+
+    if r.cards:
+        out += ["## Reproducibility", ""]
+    for i, card in enumerate(r.cards, start=1):
+        out += [f"### {i}. {md_text(card.run_name, CELL_MAX)}", ""]
+        if card.missing:
+            out += ["> **Missing:** " + "; ".join(card.missing) + ".", ""]
+        else:
+            out += ["> **Complete:** code version, data sets and model with its environment are recorded.", ""]
+        line = f"- **Run id:** {md_code(card.run_id)}"
+        if _link_ok(card.url):
+            line += f" ([open in MLflow]({card.url}))"
+        out.append(line)
+        out.append(f"- **Experiment:** {md_text(card.experiment_name)}")
+        code = md_code(card.git_commit) if card.git_commit else "_not recorded_"
+        out.append(f"- **Code version:** {code}" + (f" of {md_code(card.source_name)}" if card.source_name else ""))
+        entry = card.entry_point or (f"{card.source_type.lower()} source" if card.source_type else None)
+        out.append(f"- **Entry point:** {md_code(entry) if card.entry_point else md_text(entry) if entry else '_not recorded_'}")
+        out.append(f"- **User:** {md_text(card.user) if card.user else '_unknown_'} · **Started:** {fmt_time(card.start_time)} · **Duration:** {fmt_duration(card.duration_s)}")
+        if card.datasets:
+            ds = "; ".join(f"{md_text(d.name)} (digest {md_code(d.digest)}" + (f", {md_text(d.context)})" if d.context else ")") for d in card.datasets)
+            out.append(f"- **Data sets:** {ds}")
+        else:
+            out.append("- **Data sets:** _none logged_")
+        if card.models:
+            for m in card.models:
+                env = ", ".join(md_code(f) for f in m.env_files) or "_no environment file_"
+                out.append(f"- **Model** {md_text(m.name)}: {md_code(m.uri)} · environment: {env}")
+                out.append(f"  - Load it: {md_code(m.load_code)}")
+        else:
+            out.append("- **Model:** _none logged_")
+        if card.params:
+            params = ", ".join(f"{md_text(k, 60)} = {md_text(v, 60)}" for k, v in card.params.items())
+            more = f" (and {card.params_hidden} more)" if card.params_hidden else ""
+            out.append(f"- **Params:** {params}{more}")
+        out.append("")
+    out += ["---", "", f"_Made with Podium {r.podium_version} from {md_code(p.store)}._", ""]
+    return "\n".join(out)
