@@ -133,8 +133,8 @@ if not selected:
     st.info("Select runs in the table, the scatter or the box above to see their history and a diff.", icon=":material/touch_app:")
 else:
     h1, h2 = st.columns([1, 1])
-    hist_metric = h1.selectbox("Metric history", metrics, key="compare_history_metric",
-                               index=metrics.index(primary) if primary in metrics else 0, format_func=fmt)
+    keep_valid("compare_history_metric", metrics, analysis.default_history_metric(metrics, primary))
+    hist_metric = h1.selectbox("Metric history", metrics, key="compare_history_metric", format_func=fmt)
     if hist_metric:
         hist = cached_history(uri, tuple(selected[:20]), hist_metric.removeprefix("metrics."))
         h1.altair_chart(charts.metric_history(hist, labels.to_dict(), fmt(hist_metric)).chart, width="stretch", key="compare_history")

@@ -136,7 +136,7 @@ def test_diff_shows_only_differing_params_and_deltas_against_the_baseline():
     assert everything.baseline == "r1"
 
 
-@pytest.mark.parametrize("run_ids, n_params", [(["r0"], 0), ([], 0), (["nope"], 0)])
+@pytest.mark.parametrize("run_ids, n_params", [(["r0"], 1), ([], 0), (["nope"], 0)])
 def test_diff_of_one_or_no_runs(run_ids, n_params):
     df = frame(**{"params.model": ["rf", "gbm"], "metrics.acc": [0.1, 0.2]})
     d = analysis.diff_runs(df, run_ids)
@@ -234,3 +234,13 @@ MERGE_CASES = [
 @pytest.mark.parametrize("current, widget, table, table_seen, chart, chart_seen, expected", MERGE_CASES)
 def test_merge_selection(current, widget, table, table_seen, chart, chart_seen, expected):
     assert analysis.merge_selection(current, widget, table, table_seen, chart, chart_seen) == expected
+
+
+@pytest.mark.parametrize("metrics, primary, expected", [
+    (["metrics.f1", "metrics.train_loss", "metrics.best_val_loss"], "metrics.f1", "metrics.train_loss"),
+    (["metrics.f1", "metrics.best_loss"], "metrics.f1", "metrics.f1"),
+    (["metrics.a", "metrics.b"], None, "metrics.a"),
+    ([], None, None),
+])
+def test_default_history_metric(metrics, primary, expected):
+    assert analysis.default_history_metric(metrics, primary) == expected

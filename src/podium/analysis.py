@@ -175,7 +175,7 @@ def diff_runs(df: pd.DataFrame, run_ids: list[str], baseline: str | None = None,
         run_ids: The runs to compare, in the column order wanted; ids not in ``df`` are ignored.
         baseline: Run id the metric deltas are taken against; defaults to the first run.
         only_differing: Keep only params whose values differ between the runs (a param missing
-            from one run and present in another differs).
+            from one run and present in another differs). A single run shows all its params.
 
     Returns:
         A :class:`RunDiff`. ``params`` has one row per param key and one column per run label.
@@ -197,12 +197,11 @@ def diff_runs(df: pd.DataFrame, run_ids: list[str], baseline: str | None = None,
         columns=cols,
         dtype=object,
     )
-    params = params[params.notna().any(axis=1)] if len(params.columns) else params
+    params = params[params.notna().any(axis=1)] if len(params.columns) else params.iloc[0:0]
     total = len(params)
+    # One run has nothing to differ from: show all its params.
     if only_differing and len(order) > 1:
         params = params[params.apply(lambda row: len(set(row.tolist())) > 1, axis=1)]
-    elif only_differing:
-        params = params.iloc[0:0]
 
     metric_cols = [c for c in df.columns if c.startswith("metrics.")]
     values = pd.DataFrame(
@@ -337,3 +336,13 @@ def default_color_param(df: pd.DataFrame, varying_params: list[str], max_values:
         if present.nunique() <= max_values:
             candidates.append(c)
     return min(candidates, key=lambda c: -_coverage(df, c)) if candidates else None
+
+
+_STEPWISE = re.compile(r"(loss|train|val|epoch|step)", re.IGNORECASE)
+
+
+def default_history_metric(metrics: list[str], primary: str | None) -> str | None:
+    """The metric whose history to show first: one usually logged every step (a loss), else the
+    primary metric. ``best_*`` summaries are skipped."""
+    stepwise = [m for m in metrics if _STEPWISE.search(m.removeprefix("metrics.")) and not m.startswith("metrics.best_")]
+    return stepwise[0] if stepwise else (primary if primary in metrics else (metrics[0] if metrics else None))

@@ -473,7 +473,7 @@ def metric_history(history: pd.DataFrame, labels: dict[str, str], metric: str, h
     data = data[finite]
     few = data.groupby("run_id").size().max() if len(data) else 0
     chart = alt.Chart(data[["run", "step", "value"]]).mark_line(point=bool(few and few <= 30)).encode(
-        x=alt.X("step:Q", title="Step"),
+        x=alt.X("step:Q", title="Step", axis=alt.Axis(format="d", tickMinStep=1)),
         y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
         color=alt.Color("run:N", title="Run", legend=alt.Legend(labelLimit=0, orient="bottom", columns=2)),
         tooltip=[alt.Tooltip("run:N", title="Run"), alt.Tooltip("step:Q", title="Step"),
