@@ -783,17 +783,18 @@ def champion_versions(tracking_uri: str | None, alias: str = "champion", model_n
     return out
 
 
-def log_report(tracking_uri: str | None, experiment: str, files: list[str], run_name: str, tags: dict[str, str]) -> str:
-    """Log report ``files`` as artifacts (folder ``report/``) of a new run in ``experiment``.
+def log_report(tracking_uri: str | None, experiment: str, files: list[tuple[str, str]], run_name: str, tags: dict[str, str]) -> str:
+    """Log report files as artifacts of a new run in ``experiment``; returns the new run id.
 
-    The only write of the report feature; callers ask the user first. Returns the new run id.
+    The only write of the report feature; callers ask the user first. ``files`` holds
+    ``(local path, artifact folder)`` pairs.
     """
     exp_id = next(iter(resolve_experiments(tracking_uri, [experiment])))
     with _client(tracking_uri) as client:
         run = client.create_run(exp_id, run_name=run_name, tags=tags)
         try:
-            for path in files:
-                client.log_artifact(run.info.run_id, path, artifact_path="report")
+            for path, folder in files:
+                client.log_artifact(run.info.run_id, path, artifact_path=folder or None)
         except Exception:
             client.set_terminated(run.info.run_id, status="FAILED")
             raise

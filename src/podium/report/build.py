@@ -24,9 +24,10 @@ from podium.filters import RunFilter, mlflow_ui_base, run_url, varying_columns
 # MLflow's run ids are hex; only ids of this shape ever become part of a link.
 _RUN_ID = re.compile(r"^[0-9a-zA-Z]{1,64}$")
 _EXP_ID = re.compile(r"^[0-9a-zA-Z-]{1,64}$")
-MAX_KEY_PARAMS = 6
+MAX_KEY_PARAMS = 5
 MAX_KEY_METRICS = 5
 MAX_CARD_PARAMS = 40
+_SEED = re.compile(r"(seed|random_state)", re.IGNORECASE)
 
 
 @dataclass
@@ -296,7 +297,8 @@ def _key_params(df: pd.DataFrame) -> list[str]:
     params = [c for c in df.columns if c.startswith("params.") and df[c].notna().any()]
     varying = [c for c in varying_columns(df, ("params.",)) if c in params]
     chosen = varying or params
-    chosen = sorted(chosen, key=lambda c: (-int(df[c].notna().sum()), c))
+    # Seeds say little about a model; they go last, like on the Compare page's axes.
+    chosen = sorted(chosen, key=lambda c: (bool(_SEED.search(c.removeprefix("params."))), -int(df[c].notna().sum()), c))
     return chosen[:MAX_KEY_PARAMS]
 
 

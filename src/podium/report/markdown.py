@@ -167,8 +167,8 @@ def _render(r: Report, images: dict[str, str]) -> str:
             src = images.get(f"{chart.key}.png")
             if src:
                 out += [f"![{md_text(chart.title)}]({src})", ""]
-            for note in chart.notes:
-                out += [f"_{md_text(note)}_", ""]
+            elif chart.notes:  # the image's subtitle carries them otherwise
+                out += [f"_{md_text(' '.join(chart.notes))}_", ""]
         out += ["Best runs are highlighted. The HTML report has the same charts, interactive.", ""]
 
     if r.cards:
