@@ -11,6 +11,7 @@ from pages._common import (
     tracking_uri,
 )
 from podium.errors import PodiumError
+from podium.filters import column_label
 from podium.runs_table import key_columns, summary
 
 uri = tracking_uri()
@@ -65,19 +66,25 @@ if runs.empty:
 
 counts = summary(runs)
 by_status = ", ".join(f"{v} {k.lower()}" for k, v in counts.items() if k != "total")
-st.caption(f"{counts['total']} runs ({by_status})")
+info, link = st.columns([4, 1], vertical_alignment="center")
+info.caption(f"{counts['total']} runs ({by_status})")
+link.page_link("pages/compare.py", label="Compare these runs", icon=":material/compare_arrows:",
+               query_params={"exp": chosen})
 
 columns = key_columns(runs)
 st.dataframe(
     runs[columns],
     key="runs_table",
     hide_index=True,
+    height=min(38 + 35 * len(runs), 640),
+    placeholder="—",
     column_config={
+        **{c: column_label(c, columns) for c in columns},
         "run_name": st.column_config.TextColumn("Run", pinned=True),
         "experiment_name": st.column_config.TextColumn("Experiment"),
         "status": st.column_config.TextColumn("Status"),
         "start_time": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm"),
-        "duration_s": st.column_config.NumberColumn("Duration (s)", format="%.1f"),
+        "duration_s": st.column_config.NumberColumn("Duration (s)", format="%.3g"),
         "user": st.column_config.TextColumn("User"),
     },
 )
