@@ -95,6 +95,9 @@ def selection_box(runs, loaded, labels) -> list[str]:
         chart, st.session_state.get("compare_pick_seen"),
     )
     merged = [r for r in merged if r in known]
+    if merged != current and (table is None or table == (st.session_state.get("compare_table_seen") or [])):
+        # Chosen elsewhere (box, scatter): redraw the table so its ticked rows show the selection.
+        st.session_state["compare_table_epoch"] = st.session_state.get("compare_table_epoch", 0) + 1
     st.session_state["compare_table_seen"], st.session_state["compare_pick_seen"] = table, chart
     set_selected_runs(merged)
     st.session_state["compare_selected"] = merged
@@ -116,8 +119,9 @@ def ui_settings(container, uri: str) -> str | None:
 def runs_table(runs, ui_base: str | None, selected: list[str]) -> None:
     """The sortable runs table with a column chooser; selecting rows selects runs.
 
-    The table's key follows the rows it shows: new rows (another filter) make a fresh table whose
-    selection starts as the current selection, rather than an emptied one that would clear it.
+    The table's key follows the rows it shows and selections made elsewhere: new rows (another
+    filter) or runs picked in the scatter make a fresh table whose ticked rows are the current
+    selection, rather than an emptied or stale one.
     """
     from podium.runs_table import key_columns
 
@@ -138,7 +142,8 @@ def runs_table(runs, ui_base: str | None, selected: list[str]) -> None:
     if "start_time" in shown:
         config["start_time"] = st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm")
     ids = list(table["run_id"])
-    key = "compare_table_" + hashlib.sha1("\x1f".join(ids).encode()).hexdigest()[:12]
+    epoch = st.session_state.get("compare_table_epoch", 0)
+    key = f"compare_table_{hashlib.sha1(chr(31).join(ids).encode()).hexdigest()[:12]}_{epoch}"
     st.session_state["compare_table_ids"], st.session_state["compare_table_key"] = ids, key
     chosen = set(selected)
     default = {"selection": {"rows": [i for i, r in enumerate(ids) if r in chosen], "columns": []}}

@@ -25,7 +25,7 @@ except PodiumError as exc:
 names = [e.name for e in experiments]
 query = first_load(names, experiments)  # fills widget state from the URL once per session
 
-top, refresh, settings = st.columns([10, 1.4, 0.6], vertical_alignment="bottom")
+top, refresh, settings = st.columns([8, 1.6, 0.7], vertical_alignment="bottom")
 chosen = top.multiselect("Experiments", names, key="compare_experiments", persist_state="session", placeholder="Choose experiments")
 if refresh.button("Refresh", key="compare_refresh", icon=":material/refresh:", width="stretch"):
     clear_caches()

@@ -249,3 +249,13 @@ def test_metric_history_says_how_many_values_were_not_finite():
 ])
 def test_nice_ticks(lo, hi, expected):
     assert charts.nice_ticks(lo, hi) == pytest.approx(expected)
+
+
+def test_large_charts_serialise_without_altairs_row_limit():
+    n = 6000  # more than Altair's default 5,000-row limit
+    df = frame(**{"metrics.a": np.arange(n, dtype=float), "metrics.b": np.arange(n, dtype=float)[::-1]})
+    pc = charts.parallel_coordinates(df, ["metrics.a", "metrics.b"], max_lines=n)
+    assert len(line_rows(pc.to_dict())) == n
+    sc = charts.scatter(df, "metrics.a", "metrics.b", pareto=("max", "max"))
+    assert sc.drawn == n and len(sc.pareto) == n  # a perfect trade-off: every run is on the front
+    assert sc.to_dict()

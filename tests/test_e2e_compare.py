@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import re
 from urllib.parse import quote
+
+from PIL import Image
 
 from browser import chromium, screenshot
 
 CHARTS_DRAWN = "document.querySelectorAll('.vega-embed canvas').length >= 2"
+RUNS_IN_URL = "new URLSearchParams(location.search).getAll('runs').length == {n}"
 
 
 def open_compare(page, base_url: str, query: str) -> None:
@@ -55,3 +59,30 @@ def test_bad_filter_typed_in_the_browser_keeps_the_charts(demo_app_url):
         page.wait_for_function(CHARTS_DRAWN, timeout=30_000)
         assert page.locator('[data-testid="stException"]').count() == 0
         screenshot(page, "compare-bad-filter")
+
+
+def test_selecting_rows_and_points_selects_runs(demo_app_url):
+    with chromium(viewport=(1400, 2400)) as page:
+        open_compare(page, demo_app_url, "exp=fraud-detection")
+        grid = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
+        row_height = 35
+        page.mouse.click(grid["x"] + 18, grid["y"] + row_height * 1.5)  # the first row's checkbox
+        page.get_by_text("Selected runs (1)").wait_for(timeout=30_000)
+        page.mouse.click(grid["x"] + 18, grid["y"] + row_height * 2.5)  # and the second row's
+        page.get_by_text("Selected runs (2)").wait_for(timeout=30_000)
+        page.wait_for_function(RUNS_IN_URL.format(n=2), timeout=30_000)  # the permalink follows
+        # Click a coloured point of the scatter (found by its pixels): the selection becomes that run.
+        page.wait_for_function(CHARTS_DRAWN, timeout=30_000)
+        canvas = page.locator(".vega-embed canvas").nth(1)
+        box = canvas.bounding_box()
+        img = Image.open(io.BytesIO(canvas.screenshot())).convert("RGB")
+        w, h = img.size
+        spot = next(
+            ((x, y) for y in range(int(h * 0.2), int(h * 0.9), 2) for x in range(int(w * 0.1), int(w * 0.7), 2)
+             if max(img.getpixel((x, y))) - min(img.getpixel((x, y))) > 90),
+        )
+        page.mouse.click(box["x"] + (spot[0] + 2) * box["width"] / w, box["y"] + (spot[1] + 2) * box["height"] / h)
+        page.get_by_text("Selected runs (1)").wait_for(timeout=30_000)
+        page.wait_for_function(RUNS_IN_URL.format(n=1), timeout=30_000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        screenshot(page, "compare-selected")

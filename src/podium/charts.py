@@ -69,7 +69,9 @@ class ChartResult:
     pareto: pd.DataFrame | None = None
 
     def to_dict(self) -> dict:
-        return self.chart.to_dict()
+        """The Vega-Lite spec with its data inline (no row limit: sampling is decided here)."""
+        with alt.data_transformers.enable("default", max_rows=None):
+            return self.chart.to_dict()
 
 
 def _fmt(value: float) -> str:
