@@ -213,6 +213,8 @@ def test_default_axes_put_params_set_on_most_runs_first_and_seeds_last():
 @pytest.mark.parametrize("values, expected", [
     (["1e-4", "0.3", "0.01"], ["params.v"]),
     (["1", "2", "3"], []),
+    (["0.0001", "0.0999"], ["params.v"]),  # three decades, just short of 1,000×
+    (["1", "50"], []),
     (["0", "1e-4", "10"], []),  # zero: no log scale
     ([None, "1e-5", "1"], ["params.v"]),
 ])

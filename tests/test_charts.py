@@ -64,6 +64,7 @@ def test_parallel_coordinates_keeps_every_run_and_labels_in_full(columns, axes, 
     for label in labels:
         assert label in shown
     assert {ax.label: ax.na for ax in result.axes if ax.na} == na
+    assert any(layer["mark"]["type"] == "rect" for layer, _ in layers(spec)) == bool(na)  # the n/a band
     if na:
         assert any("n/a band" in n for n in result.notes)
         assert any("n/a band" in s for s in spec["title"]["subtitle"])

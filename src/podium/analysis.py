@@ -311,9 +311,9 @@ def merge_selection(
     return list(current)
 
 
-def suggest_log_axes(df: pd.DataFrame, columns: list[str], min_ratio: float = 1000.0) -> list[str]:
+def suggest_log_axes(df: pd.DataFrame, columns: list[str], min_ratio: float = 100.0) -> list[str]:
     """Columns best drawn on a log scale: all values positive and spanning ``min_ratio`` or more
-    (a learning rate from 1e-4 to 0.3)."""
+    (a learning rate from 1e-4 to 0.1)."""
     out = []
     for c in columns:
         if c not in df:

@@ -292,7 +292,8 @@ def parallel_coordinates(
     if n_ax:
         frame = pd.DataFrame({"x": np.arange(n_ax), "y0": 0.0, "y1": 1.0})
         band = pd.DataFrame({"x": [-0.06], "x2": [n_ax - 1 + 0.5], "y": [NA_Y - 0.025], "y2": [NA_Y + 0.025]})
-        layers.append(alt.Chart(band).mark_rect(color="#f3f4f6").encode(x=X(), x2="x2:Q", y=Y(), y2="y2:Q"))
+        if any(ax.na for ax in layouts):
+            layers.append(alt.Chart(band).mark_rect(color="#f3f4f6").encode(x=X(), x2="x2:Q", y=Y(), y2="y2:Q"))
         layers.append(alt.Chart(frame).mark_rule(color="#6b7280", strokeWidth=1).encode(x=X(), y=Y("y0"), y2="y1:Q"))
     plain = lines[~lines["sel"]] if len(lines) else lines
     if cvals is not None:
