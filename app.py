@@ -7,6 +7,7 @@ st.set_page_config(page_title="Podium", page_icon=":material/leaderboard:", layo
 pages = [
     st.Page("pages/runs.py", title="Runs", icon=":material/table_rows:", url_path="runs", default=True),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
+    st.Page("pages/report.py", title="Report", icon=":material/description:", url_path="report"),
     # Further pages (Compare, Report, Champion) are added here by their issues.
 ]
 

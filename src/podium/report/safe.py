@@ -35,7 +35,7 @@ def md_text(value, max_len: int | None = None) -> str:
     text = "" if value is None else str(value)
     if max_len and len(text) > max_len:
         text = text[: max_len - 1] + "…"
-    text = re.sub(r"\s*[\r\n]+\s*", " ", text)
+    text = re.sub(r"\s*[\r\n\u2028\u2029\x85]+\s*", " ", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
     text = _DOT_WORD.sub(r"\\.", text)

@@ -1,0 +1,120 @@
+"""Report: turn a comparison into a Markdown or one-file HTML report a lead can send.
+
+Experiments, filter and chosen runs come from the Compare page when set there. The preview is the
+HTML report itself (run data escaped by the renderer, so it is safe to frame); "Log to MLflow"
+writes only after an explicit confirmation.
+"""
+
+import streamlit as st
+
+from pages._common import (
+    EXPERIMENTS_KEY, cached_experiments, cached_runs, selected_runs, show_store_error, store_sidebar, tracking_uri,
+)
+from podium import analysis
+from podium.errors import PodiumError
+from podium.report import build_report, log_report_to_mlflow
+from podium.report.html import render_html
+from podium.report.markdown import markdown_zip
+
+UI_BASE_KEY = "podium_mlflow_ui"  # the MLflow UI address typed on the Compare page
+
+
+@st.cache_data(ttl=300, show_spinner=False, max_entries=8)
+def cached_report(uri, experiments, metric, mode, top, filter_string, run_ids, title, author, summary, ui_url):
+    return build_report(uri, list(experiments), metric, mode, top, filter_string, list(run_ids) or None,
+                        title=title, author=author, summary=summary, ui_url=ui_url)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def cached_html(report) -> str:
+    return render_html(report)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def cached_zip(report) -> bytes:
+    return markdown_zip(report, "report")
+
+
+uri = tracking_uri()
+store_sidebar()
+st.title("Report")
+try:
+    experiments = cached_experiments(uri)
+except PodiumError as exc:
+    show_store_error(exc, key="report_store")
+    st.stop()
+names = [e.name for e in experiments]
+if "report_experiments" not in st.session_state:
+    st.session_state["report_experiments"] = [n for n in st.session_state.get(EXPERIMENTS_KEY, []) if n in names]
+if "report_filter" not in st.session_state:
+    st.session_state["report_filter"] = st.session_state.get("compare_good_filter", "")
+
+chosen = st.multiselect("Experiments", names, key="report_experiments", placeholder="Choose experiments")
+if not chosen:
+    st.info("Choose one or more experiments to report on.", icon=":material/arrow_upward:")
+    st.stop()
+try:
+    runs = cached_runs(uri, tuple(chosen))
+except PodiumError as exc:
+    show_store_error(exc, key="report_load")
+    st.stop()
+metrics = [c.removeprefix("metrics.") for c in runs.columns if c.startswith("metrics.")]
+if not metrics:
+    st.info("These experiments have no metrics to rank runs by.", icon=":material/inbox:")
+    st.stop()
+
+left, right = st.columns(2)
+filter_string = left.text_input("Filter (MLflow search syntax)", key="report_filter",
+                                placeholder="metrics.accuracy > 0.9 and params.optimizer = 'adam'")
+picked = [r for r in selected_runs() if r in set(runs["run_id"])]
+only_picked = left.toggle(f"Only the {len(picked)} runs chosen on Compare", key="report_only_selected",
+                          disabled=not picked, value=bool(picked))
+primary = (analysis.primary_metric(runs) or "metrics." + metrics[0]).removeprefix("metrics.")
+metric = right.selectbox("Rank by metric", metrics, index=metrics.index(primary) if primary in metrics else 0,
+                         key="report_metric")
+c1, c2 = right.columns(2)
+mode = c1.segmented_control("Better is", ["max", "min"], key="report_mode",
+                            default=analysis.metric_direction("metrics." + metric), format_func={"max": "higher", "min": "lower"}.get)
+top = c2.number_input("Top N", min_value=1, max_value=50, value=5, step=1, key="report_top")
+
+with st.expander("Title, author and summary", icon=":material/edit_note:", expanded=True):
+    title = st.text_input("Title", key="report_title", placeholder=f"Best runs by {metric}")
+    author = st.text_input("Author", key="report_author")
+    summary = st.text_area("Summary (Markdown)", key="report_summary", height=120,
+                           placeholder="What we tried, what we learnt, what we recommend.")
+
+try:
+    with st.spinner("Building the report…", show_time=True):
+        report = cached_report(uri, tuple(chosen), metric, mode or "max", int(top), filter_string,
+                               tuple(picked) if only_picked else (), title, author, summary,
+                               st.session_state.get(UI_BASE_KEY) or None)
+except PodiumError as exc:
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
+
+p = report.provenance
+st.caption(f"{len(report.leaderboard)} runs ranked of {p.runs_filtered:,} ({p.runs_total:,} in the experiments)"
+           + (f" · champion: {report.champion.model_name} v{report.champion.version}" if report.champion else " · no champion found"))
+html = cached_html(report)
+stamp = report.generated_at.strftime("%Y%m%d-%H%M")
+d1, d2, d3 = st.columns([1, 1, 2], vertical_alignment="center")
+d1.download_button("Download HTML", html.encode("utf-8"), file_name=f"podium-report-{stamp}.html", mime="text/html",
+                   key="report_download_html", icon=":material/download:", on_click="ignore", width="stretch")
+d2.download_button("Download Markdown (zip)", lambda: cached_zip(report), file_name=f"podium-report-{stamp}.zip",
+                   mime="application/zip", key="report_download_md", icon=":material/folder_zip:", on_click="ignore",
+                   width="stretch")
+with d3.popover("Log to MLflow", icon=":material/cloud_upload:", width="stretch"):
+    st.write(f"Logs the HTML and the Markdown (with charts) as artifacts of a new run "
+             f"**podium-report-…** tagged `podium.report=true` in the experiment below. This writes to the store.")
+    target = st.selectbox("Experiment", chosen, key="report_log_experiment")
+    sure = st.checkbox("Yes, write to this MLflow store", key="report_log_confirm")
+    if st.button("Log report", key="report_log", type="primary", disabled=not sure, icon=":material/cloud_upload:"):
+        try:
+            run_id = log_report_to_mlflow(uri, report, target)
+            st.session_state["report_logged_run"] = run_id
+        except PodiumError as exc:
+            st.error(str(exc), icon=":material/error:")
+if st.session_state.get("report_logged_run"):
+    st.success(f"Report logged to run {st.session_state['report_logged_run']}.", icon=":material/check_circle:")
+
+st.iframe(html, height=1100)
