@@ -259,8 +259,8 @@ def _json_array_agg(dialect: str, column, order_by):
         from sqlalchemy.dialects.postgresql import aggregate_order_by
 
         return sa.cast(sa.func.json_agg(aggregate_order_by(column, order_by)), sa.Text)
-    # MariaDB returns JSON aggregates of utf8mb4 text in another character set; MySQL-family
-    # databases get plain rows instead.
+    # MariaDB's JSON aggregates mangle text (latin1 labels, split surrogate pairs), so
+    # MySQL-family databases get plain rows instead.
     return None
 
 
