@@ -111,7 +111,7 @@ def selection_box(runs, loaded, labels) -> list[str]:
 def ui_settings(container, uri: str) -> str | None:
     """A small settings popover: the MLflow UI address used for run links."""
     with container.popover("", icon=":material/settings:", help="Settings", width="stretch"):
-        st.text_input("MLflow UI address", key=UI_BASE_KEY, placeholder="http://mlflow.example.com:5000",
+        st.text_input("MLflow UI address", key=UI_BASE_KEY, persist_state="session", placeholder="http://mlflow.example.com:5000",
                       help="Run names in the table link to this MLflow UI. For an http(s) store, its own address is used.")
     return mlflow_ui_base(uri, st.session_state.get(UI_BASE_KEY))
 

@@ -135,9 +135,15 @@ else:
     h1, h2 = st.columns([1, 1])
     keep_valid("compare_history_metric", metrics, analysis.default_history_metric(metrics, primary))
     hist_metric = h1.selectbox("Metric history", metrics, key="compare_history_metric", format_func=fmt)
-    if hist_metric:
-        hist = cached_history(uri, tuple(selected[:20]), hist_metric.removeprefix("metrics."))
+    try:
+        hist = cached_history(uri, tuple(selected[:20]), hist_metric.removeprefix("metrics.")) if hist_metric else None
+    except PodiumError as exc:
+        h1.error(str(exc), icon=":material/cloud_off:")
+        hist = None
+    if hist is not None:
         h1.altair_chart(charts.metric_history(hist, labels.to_dict(), fmt(hist_metric)).chart, width="stretch", key="compare_history")
+        if len(selected) > 20:
+            h1.caption(f"History of the first 20 of {len(selected)} selected runs.")
     baseline = h2.selectbox("Baseline", selected, key="compare_baseline", format_func=lambda r: labels.get(r, r))
     show_all = h2.toggle("Show params that are the same", key="compare_diff_all")
     diff = analysis.diff_runs(loaded, selected, baseline, only_differing=not show_all)
