@@ -800,3 +800,191 @@ def log_report(tracking_uri: str | None, experiment: str, files: list[tuple[str,
             raise
         client.set_terminated(run.info.run_id)
     return run.info.run_id
+
+
+# --- registry (champion) ---
+# Which runs carry a model, the registered model behind an alias, and the champion's writes
+# (register a version, set the alias, audit tags). Every write here is called only by
+# podium.champion.apply_promotion, after the user confirmed (page) or passed --apply (CLI).
+
+_global_uri_lock = threading.Lock()
+# MLflow 2 records each log_model call in this run tag (a JSON list); MLflow 3 does not.
+LOG_MODEL_HISTORY_TAG = "tags.mlflow.log-model.history"
+
+
+@dataclass(frozen=True)
+class RunModel:
+    """The model a run logged, as the champion registers it.
+
+    ``source`` is what a new model version is created from: ``models:/<model_id>`` for an
+    MLflow 3 logged model, else the model folder's location in the run's artifacts.
+    ``evidence`` says how it was found: ``logged model``, ``log-model tag`` or ``MLmodel artifact``.
+    """
+
+    run_id: str
+    name: str
+    source: str
+    model_id: str | None
+    evidence: str
+
+
+@dataclass(frozen=True)
+class RegistryVersion:
+    """One version of a registered model, with its tags and the aliases pointing at it."""
+
+    model_name: str
+    version: int
+    run_id: str | None
+    source: str
+    status: str
+    aliases: tuple[str, ...]
+    tags: dict
+    created: datetime | None
+
+
+def run_models(
+    tracking_uri: str | None,
+    experiment_ids: list[str],
+    runs: pd.DataFrame | None = None,
+    scan_run_ids: list[str] | tuple[str, ...] = (),
+) -> dict[str, RunModel]:
+    """The model each run carries, by run id (runs without one are absent).
+
+    Looks, in this order: MLflow 3 logged models (``search_logged_models``, READY ones, by
+    ``source_run_id``; the newest when a run logged several); MLflow 2's
+    ``mlflow.log-model.history`` tag in ``runs``; and, for ``scan_run_ids`` only (listing
+    artifacts costs a request per run), a top-level artifact folder holding an ``MLmodel`` file.
+    """
+    import json
+
+    from mlflow.exceptions import MlflowException
+
+    found: dict[str, RunModel] = {}
+    with _client(tracking_uri) as client:
+        if experiment_ids:
+            try:
+                models = _all_pages(lambda token: client.search_logged_models(
+                    [str(e) for e in experiment_ids], max_results=1000, page_token=token))
+            except (MlflowException, NotImplementedError):  # stores without logged models
+                models = []
+            for m in sorted(models, key=lambda m: (m.creation_timestamp or 0, m.model_id)):
+                status = getattr(m.status, "name", str(m.status))
+                if m.source_run_id and status == "READY":
+                    found[m.source_run_id] = RunModel(m.source_run_id, m.name, f"models:/{m.model_id}", m.model_id, "logged model")
+        if runs is not None and LOG_MODEL_HISTORY_TAG in runs.columns:
+            for run_id, history, artifact_uri in zip(runs["run_id"], runs[LOG_MODEL_HISTORY_TAG], runs["artifact_uri"]):
+                if run_id in found or not isinstance(history, str):
+                    continue
+                try:
+                    entries = [e for e in json.loads(history) if isinstance(e, dict) and e.get("artifact_path")]
+                except ValueError:
+                    continue
+                if entries:
+                    path = entries[-1]["artifact_path"]
+                    found[run_id] = RunModel(run_id, path, f"{artifact_uri}/{path}", None, "log-model tag")
+        for run_id in scan_run_ids:
+            if run_id in found:
+                continue
+            with contextlib.suppress(MlflowException, OSError):
+                for item in client.list_artifacts(run_id):
+                    if item.is_dir and any(f.path.rsplit("/", 1)[-1] == "MLmodel" for f in client.list_artifacts(run_id, item.path)):
+                        root = client.get_run(run_id).info.artifact_uri
+                        found[run_id] = RunModel(run_id, item.path, f"{root}/{item.path}", None, "MLmodel artifact")
+                        break
+    return found
+
+
+def _registry_version(mv, aliases: dict) -> RegistryVersion:
+    created = datetime.fromtimestamp(mv.creation_timestamp / 1000, tz=timezone.utc) if mv.creation_timestamp else None
+    version = int(mv.version)
+    names = tuple(sorted(a for a, v in aliases.items() if int(v) == version))
+    return RegistryVersion(mv.name, version, mv.run_id or None, mv.source or "", str(mv.status), names, dict(mv.tags or {}), created)
+
+
+def _get_registered_model(client, name: str):
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_registered_model(name)
+    except MlflowException as exc:
+        if getattr(exc, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise
+
+
+def registered_model_names(tracking_uri: str | None) -> list[str]:
+    """Names of the store's registered models, sorted."""
+    with _client(tracking_uri) as client:
+        models = _all_pages(lambda token: client.search_registered_models(max_results=1000, page_token=token))
+    return sorted(m.name for m in models)
+
+
+def registered_model_exists(tracking_uri: str | None, name: str) -> bool:
+    """True when a registered model called ``name`` exists."""
+    with _client(tracking_uri) as client:
+        return _get_registered_model(client, name) is not None
+
+
+def model_versions(tracking_uri: str | None, name: str) -> list[RegistryVersion]:
+    """Every version of registered model ``name``, newest version first; [] when it does not exist."""
+    with _client(tracking_uri) as client:
+        rm = _get_registered_model(client, name)
+        if rm is None:
+            return []
+        quoted = "'" + name + "'" if "'" not in name else '"' + name + '"'
+        found = _all_pages(lambda token: client.search_model_versions(f"name = {quoted}", max_results=10000, page_token=token))
+        versions = [_registry_version(mv, rm.aliases or {}) for mv in found if mv.name == name]
+    return sorted(versions, key=lambda v: v.version, reverse=True)
+
+
+def version_by_alias(tracking_uri: str | None, name: str, alias: str) -> RegistryVersion | None:
+    """The version of ``name`` behind ``alias``; None when the model or the alias does not exist."""
+    with _client(tracking_uri) as client:
+        rm = _get_registered_model(client, name)
+        if rm is None or alias not in (rm.aliases or {}):
+            return None
+        mv = client.get_model_version(name, str(rm.aliases[alias]))
+        return _registry_version(mv, rm.aliases or {})
+
+
+def create_registered_model(tracking_uri: str | None, name: str) -> bool:
+    """Create registered model ``name`` unless it exists; True when it was created."""
+    with _client(tracking_uri) as client:
+        if _get_registered_model(client, name) is not None:
+            return False
+        client.create_registered_model(name)
+        return True
+
+
+def register_run_model(tracking_uri: str | None, name: str, model: RunModel) -> tuple[RegistryVersion, bool]:
+    """The version of ``name`` made from ``model``'s run, registering one only when none exists.
+
+    Returns:
+        ``(version, created)``; ``created`` is False when the run already had a version (the
+        newest of them is returned), so calling twice never makes a second version.
+    """
+    existing = [v for v in model_versions(tracking_uri, name) if v.run_id == model.run_id]
+    if existing:
+        return existing[0], False
+    from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+
+    with _client(tracking_uri) as client, _global_uri_lock:
+        # MLflow's SQL registry resolves a ``models:/`` source through the process-global
+        # tracking URI (its own TODO says so), so point it at this store for this call only.
+        with _use_tracking_uri(_prepare_uri(tracking_uri)):
+            mv = client.create_model_version(name, source=model.source, run_id=model.run_id, model_id=model.model_id)
+        rm = client.get_registered_model(name)
+        return _registry_version(mv, rm.aliases or {}), True
+
+
+def set_model_alias(tracking_uri: str | None, name: str, alias: str, version: int) -> None:
+    """Point ``alias`` of registered model ``name`` at ``version``."""
+    with _client(tracking_uri) as client:
+        client.set_registered_model_alias(name, alias, str(version))
+
+
+def set_version_tags(tracking_uri: str | None, name: str, version: int, tags: dict[str, str]) -> None:
+    """Set tags on one model version (the champion's audit trail)."""
+    with _client(tracking_uri) as client:
+        for key, value in tags.items():
+            client.set_model_version_tag(name, str(version), key, value)
