@@ -1,0 +1,59 @@
+"""The HTML report in a real Chromium with every network request refused: charts are drawn, no
+outside request is even attempted, and hostile run data runs no script (no dialog opens)."""
+
+from __future__ import annotations
+
+import pytest
+
+from browser import CHROMIUM, CHROMIUM_ARGS, SHOTS
+from podium.report import build_report
+from podium.report.html import render_html
+from report_store import EXPERIMENT, populate_report_store
+
+
+@pytest.fixture(scope="module")
+def report_file(tmp_path_factory):
+    base = tmp_path_factory.mktemp("browser-report")
+    uri = f"sqlite:///{base / 'mlflow.db'}"
+    populate_report_store(uri)
+    # A UI address so the file has links: they must not be followed on open either.
+    report = build_report(uri, [EXPERIMENT], "score", top=3, ui_url="http://mlflow.invalid:5000",
+                          summary="See [the wiki](https://wiki.invalid/x) and ![logo](https://cdn.invalid/logo.png).")
+    path = base / "report.html"
+    path.write_text(render_html(report), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_html_report_draws_charts_offline(report_file, scheme):
+    from playwright.sync_api import sync_playwright
+
+    attempted, dialogs, errors = [], [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+
+            def refuse(route):
+                if route.request.url.startswith("file://"):
+                    route.continue_()
+                else:
+                    attempted.append(route.request.url)
+                    route.abort()
+
+            page.route("**/*", refuse)
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(report_file.as_uri())
+            page.wait_for_selector("#chart-parallel canvas, #chart-parallel svg.marks", timeout=30_000)
+            page.wait_for_selector("#chart-scatter canvas, #chart-scatter svg.marks", timeout=30_000)
+            # Vega draws marks: the scatter's SVG has its points as paths.
+            assert page.locator("#chart-scatter svg.marks path").count() > 3
+            assert page.locator(".chart-error").count() == 0
+            assert page.locator("table tbody tr").count() == 3
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / f"report-{scheme}.png"), full_page=True)
+        finally:
+            browser.close()
+    assert attempted == []
+    assert dialogs == [] and errors == []
