@@ -23,7 +23,7 @@ except PodiumError as exc:
     show_store_error(exc, key="compare_store")
     st.stop()
 names = [e.name for e in experiments]
-query = first_load(names, experiments)  # fills widget state from the URL once per session
+first_load(names, experiments)  # fills widget state from the URL once per session
 
 top, refresh, settings = st.columns([8, 1.6, 0.7], vertical_alignment="bottom")
 chosen = top.multiselect("Experiments", names, key="compare_experiments", persist_state="session", placeholder="Choose experiments")
