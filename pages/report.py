@@ -73,8 +73,11 @@ primary = (analysis.primary_metric(runs) or "metrics." + metrics[0]).removeprefi
 metric = right.selectbox("Rank by metric", metrics, index=metrics.index(primary) if primary in metrics else 0,
                          key="report_metric")
 c1, c2 = right.columns(2)
+if st.session_state.get("report_mode_metric") != metric:  # a new metric brings its usual direction
+    st.session_state["report_mode_metric"] = metric
+    st.session_state["report_mode"] = analysis.metric_direction("metrics." + metric)
 mode = c1.segmented_control("Better is", ["max", "min"], key="report_mode",
-                            default=analysis.metric_direction("metrics." + metric), format_func={"max": "higher", "min": "lower"}.get)
+                            format_func={"max": "higher", "min": "lower"}.get)
 top = c2.number_input("Top N", min_value=1, max_value=50, value=5, step=1, key="report_top")
 
 with st.expander("Title, author and summary", icon=":material/edit_note:", expanded=True):
