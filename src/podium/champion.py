@@ -16,6 +16,7 @@ import argparse
 import getpass
 import json
 import math
+import sys
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
@@ -233,8 +234,8 @@ def _policy_reasons(df: pd.DataFrame, policy: ChampionPolicy, clauses: list[tupl
     for i, v in enumerate(values):
         if math.isnan(v):
             reasons[i].append(f"metric {policy.metric} missing (NaN)")
-        elif math.isinf(v):
-            reasons[i].append(f"metric {policy.metric} is {v:g} (not a finite number)")
+        elif abs(v) >= sys.float_info.max:  # SQL stores keep ±inf as ±float max
+            reasons[i].append(f"metric {policy.metric} is {'-' if v < 0 else ''}inf (not a finite number)")
     for text, clause in clauses:
         mask = filter_mask(df, [clause])
         col = _clause_column(clause)
