@@ -272,6 +272,15 @@ def _read_strings(conn: sa.Connection, table: sa.Table, where, run_ids: pd.Index
     """
     n = len(run_ids)
     dialect = conn.dialect.name
+    if dialect == "mysql":
+        try:
+            return _read_strings_mysql(conn, table, where, run_ids, prefix)
+        except sa.exc.DBAPIError:
+            # The aggregate can outgrow max_allowed_packet (very long values): plain rows then,
+            # on a fresh connection since the failed one may be unusable.
+            conn.invalidate()
+            with conn.engine.connect() as fresh:
+                return _pivot(_fetch(fresh, _joined(table, where, table.c.value)), run_ids, n, prefix)
     ids_agg = _json_array_agg(dialect, table.c.run_uuid, table.c.run_uuid)
     if ids_agg is None:
         return _pivot(_fetch(conn, _joined(table, where, table.c.value)), run_ids, n, prefix)
@@ -288,6 +297,37 @@ def _read_strings(conn: sa.Connection, table: sa.Table, where, run_ids: pd.Index
         values = loads(values) if isinstance(values, (str, bytes)) else values
         column = np.full(n, None, dtype=object)
         column[run_ids.get_indexer(ids)] = values
+        out[prefix + key] = column
+    return out
+
+
+def _read_strings_mysql(conn: sa.Connection, table: sa.Table, where, run_ids: pd.Index, prefix: str) -> dict[str, np.ndarray]:
+    """Params or tags per key from MySQL/MariaDB, as hex-encoded GROUP_CONCATs.
+
+    pymysql builds rows slowly and MariaDB's JSON aggregates mangle text, so each key's values
+    come back as the hex of their UTF-8 bytes joined by ``FF`` (a byte UTF-8 never uses), NULL
+    as ``FE``; one ``bytes.fromhex`` and one decode per key turn them back into strings.
+    """
+    conn.exec_driver_sql("SET SESSION group_concat_max_len = 4294967295")  # session only, no data
+    selected = sa.select(runs.c.run_uuid).where(where)
+    stmt = (
+        sa.select(
+            table.c.key,
+            sa.literal_column("GROUP_CONCAT(run_uuid ORDER BY run_uuid SEPARATOR ',')"),
+            sa.literal_column("GROUP_CONCAT(COALESCE(HEX(value), 'FE') ORDER BY run_uuid SEPARATOR 'FF')"),
+        )
+        .where(table.c.run_uuid.in_(selected))
+        .group_by(table.c.key)
+    )
+    out = {}
+    n = len(run_ids)
+    for key, ids, hexed in _fetch(conn, stmt):
+        ids = ids.decode() if isinstance(ids, bytes) else ids
+        hexed = hexed.decode() if isinstance(hexed, bytes) else hexed
+        values = np.array(bytes.fromhex(hexed).decode("utf-8", "surrogateescape").split("\udcff"), dtype=object)
+        values[values == "\udcfe"] = None
+        column = np.full(n, None, dtype=object)
+        column[run_ids.get_indexer(ids.split(","))] = values
         out[prefix + key] = column
     return out
 

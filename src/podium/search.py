@@ -81,11 +81,11 @@ def parse_filter(filter_string: str | None) -> list[dict[str, Any]]:
     Raises:
         FilterError: with MLflow's own message when MLflow would reject the filter.
     """
+    if not filter_string or not filter_string.strip():
+        return []  # before importing MLflow, which takes seconds the first time
     from mlflow.exceptions import MlflowException
     from mlflow.utils.search_utils import SearchUtils
 
-    if not filter_string or not filter_string.strip():
-        return []
     try:
         parsed = SearchUtils.parse_search_filter(filter_string)
         clauses = []
