@@ -104,20 +104,20 @@ def _render(r: Report, images: dict[str, str]) -> str:
     if summary:
         out += [summary, ""]
 
-    out += ["## Data", "", _row(["", ""]), _row(["---", "---"])]
-    out.append(_row(["Store", md_code(p.store)]))
-    out.append(_row(["Experiments", ", ".join(md_text(e) for e in p.experiments)]))
+    out += ["## Data", ""]
+    out.append(f"- **Store:** {md_code(p.store)}")
+    out.append("- **Experiments:** " + ", ".join(md_text(e) for e in p.experiments))
     if p.filter_string:
-        out.append(_row(["Filter", f"{md_text(p.filter_words)} (MLflow: {md_code(p.filter_string)})"]))
+        out.append(f"- **Filter:** {md_text(p.filter_words)} · MLflow syntax: {md_code(p.filter_string)}")
     else:
-        out.append(_row(["Filter", "none (all runs)"]))
+        out.append("- **Filter:** none (all runs)")
     counts = f"{p.runs_total:,} in the experiments, {p.runs_filtered:,} after the filter"
     if p.selected_runs is not None:
         counts += f", {p.selected_runs:,} chosen"
     if p.runs_without_metric:
         counts += f", {p.runs_without_metric:,} without {md_text(r.metric_name)} (not ranked)"
-    out.append(_row(["Runs", counts]))
-    out.append(_row(["Ranked by", f"{md_text(r.metric_name)} ({better}), top {r.top}"]))
+    out.append(f"- **Runs:** {counts}")
+    out.append(f"- **Ranked by:** {md_text(r.metric_name)} ({better}), top {r.top}")
     out.append("")
 
     if r.champion:
@@ -134,31 +134,31 @@ def _render(r: Report, images: dict[str, str]) -> str:
     for note in r.notes:
         out += [f"> {md_text(note)}", ""]
     if r.leaderboard:
-        head = ["#", "Run"] + [md_text(short(m)) for m in r.key_metrics] + [md_text(short(k)) for k in r.key_params]
-        if r.ui_base:
-            head.append("MLflow")
-        out += [_row(head), _row(["--:", "---"] + ["--:"] * len(r.key_metrics) + ["---"] * len(r.key_params) + (["---"] if r.ui_base else []))]
+        deltas = bool(r.champion) and any(row.deltas for row in r.leaderboard)
+        head = ["#", "Run"] + [md_text(short(m)) for m in r.key_metrics]
+        if deltas:
+            head.insert(3, f"Δ {md_text(r.metric_name)} vs champion")
+        head += [md_text(short(k)) for k in r.key_params] + (["MLflow"] if r.ui_base else [])
+        align = ["--:", "---"] + ["--:"] * (len(r.key_metrics) + deltas) + ["---"] * (len(r.key_params) + bool(r.ui_base))
+        out += [_row(head), _row(align)]
         for row in r.leaderboard:
             name = md_text(row.run_name, CELL_MAX)
             if row.is_champion:
                 name += " 🏆 _champion_"
-            cells = [str(row.rank), name]
-            for m in r.key_metrics:
-                cell = fmt_value(row.metrics.get(m))
-                if m == r.metric:
-                    cell = f"**{cell}**"
-                if row.deltas and m in row.deltas and not row.is_champion:
-                    d = row.deltas[m]
-                    mark = {True: " ▲", False: " ▼", None: ""}[delta_better(d, r.mode) if m == r.metric else None]
-                    cell += f" ({fmt_delta(d)}{mark})"
-                cells.append(cell)
+            cells = [str(row.rank), name] + [fmt_value(row.metrics.get(m)) for m in r.key_metrics]
+            cells[2] = f"**{cells[2]}**"
+            if deltas:
+                d = row.deltas.get(r.metric)
+                mark = {True: " ▲", False: " ▼", None: ""}[delta_better(d, r.mode)]
+                cells.insert(3, "champion" if row.is_champion else f"{fmt_delta(d)}{mark}" if d is not None else "n/a")
             cells += [md_text(row.params.get(k), CELL_MAX) if row.params.get(k) is not None else "–" for k in r.key_params]
             if r.ui_base:
                 cells.append(f"[open]({row.url})" if _link_ok(row.url) else "")
             out.append(_row(cells))
         out.append("")
-        if r.champion and any(row.deltas for row in r.leaderboard):
-            out += [f"_In brackets: difference to the champion; ▲/▼ on {md_text(r.metric_name)} mark better/worse._", ""]
+        if deltas:
+            out += [f"_Δ: this run's {md_text(r.metric_name)} minus the champion's; ▲ better, ▼ worse. "
+                    "The HTML report shows the deltas of every metric._", ""]
 
     if r.charts:
         out += ["## Charts", ""]
