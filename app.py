@@ -8,6 +8,7 @@ pages = [
     st.Page("pages/runs.py", title="Runs", icon=":material/table_rows:", url_path="runs", default=True),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
     st.Page("pages/report.py", title="Report", icon=":material/description:", url_path="report"),
+    st.Page("pages/champion.py", title="Champion", icon=":material/trophy:", url_path="champion"),
     # Further pages (Compare, Report, Champion) are added here by their issues.
 ]
 

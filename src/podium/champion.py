@@ -467,7 +467,7 @@ def plan_promotion(tracking_uri: str | None, ranking: Ranking, model_name: str, 
         keep = [n for n in (ranking.policy.metric, ranking.policy.second_metric) if n]
         deltas_json = json.dumps({k: v for k, v in deltas.items() if k in keep}, sort_keys=True)
     plan.tags = {
-        TAG_BY: user or _user(),
+        TAG_BY: user or current_user(),
         TAG_AT: "(set when applied)",
         TAG_ALIAS: alias,
         TAG_POLICY: ranking.policy.to_json(),
@@ -493,7 +493,8 @@ def plan_promotion(tracking_uri: str | None, ranking: Ranking, model_name: str, 
     return plan
 
 
-def _user() -> str:
+def current_user() -> str:
+    """The login name of whoever runs Podium (the default 'who' of the audit trail)."""
     try:
         return getpass.getuser()
     except Exception:  # no login name (some containers)
