@@ -77,16 +77,17 @@ if not runs_metrics:
     st.stop()
 
 with st.container(border=True):
-    c1, c2, c3, c4, c5 = st.columns([2, 1, 2, 1, 1])
+    c1, c2, c3 = st.columns([3, 2, 2])
     metric = c1.selectbox("Metric", runs_metrics, key="champion_metric",
                           index=runs_metrics.index("f1") if "f1" in runs_metrics else 0)
     mode = c2.segmented_control("Better is", ["max", "min"], default="max", key="champion_mode",
                                 format_func={"max": "higher", "min": "lower"}.get) or "max"
-    second = c3.selectbox("Tie-breaker metric (then the newer run)", [m for m in runs_metrics if m != metric],
-                          index=None, key="champion_second", placeholder="none: newer run wins ties")
-    second_mode = c4.segmented_control("Better is", ["max", "min"], default="max", key="champion_second_mode",
+    alias = c3.text_input("Alias", value="champion", key="champion_alias").strip() or "champion"
+    c1, c2, _ = st.columns([3, 2, 2])
+    second = c1.selectbox("Tie-breaker metric (then the newer run)", [m for m in runs_metrics if m != metric],
+                          index=None, key="champion_second", placeholder="none: the newer run wins ties")
+    second_mode = c2.segmented_control("Tie-breaker better is", ["max", "min"], default="max", key="champion_second_mode",
                                        format_func={"max": "higher", "min": "lower"}.get, disabled=not second) or "max"
-    alias = c5.text_input("Alias", value="champion", key="champion_alias").strip() or "champion"
     where = st.text_input("Constraints (MLflow filter syntax)", key="champion_where",
                           placeholder="metrics.predict_latency_ms < 50 and attributes.status = 'FINISHED'")
 
