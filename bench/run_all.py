@@ -128,7 +128,7 @@ def _http_server(backend_uri: str):
         proc = subprocess.Popen(
             [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend_uri,
              "--default-artifact-root", str(build.CACHE / "artifacts"), "--host", "127.0.0.1",
-             "--port", str(port), "--workers", "1"],
+             "--port", str(port)],  # MLflow's default 4 workers, as a team would run it
             stdout=log, stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}"

@@ -203,3 +203,25 @@ def test_http_path_bad_filter_is_a_filter_error(awkward_stores, filter_string):
     with pytest.raises(FilterError) as expected:
         search.validate_filter(filter_string)
     assert str(err.value) == str(expected.value)
+
+
+@pytest.mark.parametrize(("first", "page", "parallel"), [(2, 3, 4), (1, 1, 2), (5, 100, 3), (100, 1, 1)])
+def test_http_paging_in_parallel_gives_every_run_once(awkward_stores, monkeypatch, first, page, parallel):
+    # Small pages so the awkward store (13 runs) spans many of them.
+    monkeypatch.setattr(store, "_HTTP_FIRST_PAGE", first)
+    monkeypatch.setattr(store, "_HTTP_PAGE", page)
+    monkeypatch.setattr(store, "_HTTP_PARALLEL", parallel)
+    uri, _ = awkward_stores.get("http")
+    exps = [AWKWARD_EXPERIMENT, SECOND_EXPERIMENT]
+    for include_deleted in (False, True):
+        fast = store.load_runs(uri, exps, include_deleted=include_deleted)
+        assert fast["run_id"].is_unique
+        assert_same_frame(fast, client_frame(uri, exps, include_deleted=include_deleted))
+
+
+@pytest.mark.parametrize("offset", [0, 1, 1000, 49_999])
+def test_page_token_is_mlflows(offset):
+    from mlflow.utils.search_utils import SearchUtils
+
+    assert store._offset_token(offset) == SearchUtils.create_page_token(offset).decode()
+    assert store._page_offset(store._offset_token(offset)) == offset
