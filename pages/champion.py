@@ -107,6 +107,9 @@ st.subheader("Current champion vs. best candidate")
 comp = ranking.comparison
 if ranking.champion is None:
     st.info(f"No version of {md(model_name)} has the alias @{md(alias)} yet.", icon=":material/info:")
+elif comp is None:
+    st.info(f"Current @{md(alias)}: version {ranking.champion.version} (run {md(ranking.champion.run_id or 'unknown')}); "
+            "no eligible run to compare it with.", icon=":material/info:")
 if comp is not None:
     champ_run = comp.champion_run_name or comp.champion.run_id or "unknown run"
     m1, m2, m3 = st.columns(3)

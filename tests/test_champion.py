@@ -139,6 +139,9 @@ def test_comparison_with_current_champion(fresh):
     assert comp.challenger_beats and not comp.same_run
     frame = ranking.comparison_frame()
     assert list(frame.columns) == ["metric", "challenger", "champion", "delta"] and len(frame) == 3
+    candidates = ranking.candidates_frame()
+    assert dict(zip(candidates["run_name"], candidates["current"]))["tie-old"] == f"v{champion_version} @champion"
+    assert (candidates["current"] != "").sum() == 1
 
 
 @pytest.mark.parametrize("champion_label, policy, beats, why", [

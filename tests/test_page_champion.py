@@ -42,6 +42,7 @@ def test_ranking_comparison_and_history_are_shown(fresh, open_app):
     assert at.selectbox(key="champion_model").value == cs.MODEL
     ranking = table(at, "rank")
     assert list(ranking["run_name"][:2]) == ["best", "tie-noauc"]
+    assert dict(zip(ranking["run_name"], ranking["current"]))["tie-old"] == "v1 @champion"
     comparison = table(at, "challenger")
     assert comparison.iloc[0]["metric"] == "f1" and comparison.iloc[0]["delta"] == pytest.approx(0.05)
     excluded = table(at, "reason")
@@ -87,6 +88,7 @@ def test_bad_filter_and_no_eligible_run(fresh, open_app, where, message):
     else:
         assert any("No eligible run" in w.value for w in at.warning)
         assert len(table(at, "reason")) == 12
+        assert any("Current @champion: version 1" in i.value for i in at.info)
     with pytest.raises(KeyError):
         at.button(key="champion_promote")
 

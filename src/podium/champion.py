@@ -162,10 +162,18 @@ class Ranking:
         rows = [{
             "rank": c.rank, "run_name": c.run_name, "experiment": c.experiment_name, p.metric: c.value,
             **({p.second_metric: c.second_value} if p.second_metric else {}),
-            "start_time": c.start_time, "model": c.model.evidence, "run_id": c.run_id,
+            "start_time": c.start_time, "model": c.model.evidence, "current": self._current_label(c.run_id), "run_id": c.run_id,
         } for c in self.candidates]
-        cols = ["rank", "run_name", "experiment", p.metric] + ([p.second_metric] if p.second_metric else []) + ["start_time", "model", "run_id"]
+        cols = (["rank", "run_name", "experiment", p.metric] + ([p.second_metric] if p.second_metric else [])
+                + ["start_time", "model", "current", "run_id"])
         return pd.DataFrame(rows, columns=list(dict.fromkeys(cols)))
+
+    def _current_label(self, run_id: str) -> str:
+        """``v4 @champion`` on the current champion's run, empty elsewhere."""
+        c = self.champion
+        if c is None or c.run_id != run_id:
+            return ""
+        return f"v{c.version} " + " ".join(f"@{a}" for a in c.aliases)
 
     def excluded_frame(self) -> pd.DataFrame:
         return pd.DataFrame([{"run_name": e.run_name, "experiment": e.experiment_name, "reason": e.reason, "run_id": e.run_id}
