@@ -51,6 +51,16 @@ def test_html_report_draws_charts_offline(report_file, scheme):
             assert page.locator("#chart-scatter svg.marks path").count() > 3
             assert page.locator(".chart-error").count() == 0
             assert page.locator("table tbody tr").count() == 3
+            # Hover each point until Vega's tooltip shows the hostile run: its name is text there.
+            points = page.locator("#chart-scatter svg.marks g.mark-symbol path")
+            shown = ""
+            for i in range(points.count()):
+                points.nth(i).hover(force=True)
+                tip = page.locator("#vg-tooltip-element")
+                if tip.count() and "alert('run')" in (tip.text_content() or ""):
+                    shown = tip.inner_html()
+                    break
+            assert "&lt;script&gt;alert('run')&lt;/script&gt;" in shown and "<script" not in shown
             SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SHOTS / f"report-{scheme}.png"), full_page=True)
         finally:
