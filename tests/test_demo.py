@@ -36,8 +36,8 @@ def _global_mlflow_state() -> tuple:
     from mlflow.tracking._model_registry import utils as registry_utils
     from mlflow.tracking._tracking_service import utils as tracking_utils
 
-    return (tracking_utils._tracking_uri, registry_utils._registry_uri,
-            os.environ.get("MLFLOW_TRACKING_URI"), os.environ.get("MLFLOW_REGISTRY_URI"))
+    env = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT")
+    return (tracking_utils._tracking_uri, registry_utils._registry_uri, *(os.environ.get(k) for k in env))
 
 
 class Demo:
@@ -251,6 +251,23 @@ def test_artifacts_live_beside_the_database(demo):
         location = demo.client.get_experiment_by_name(name).artifact_location
         assert location == (db_dir / "mlartifacts" / name).as_uri()
     assert any((db_dir / "mlartifacts" / FRAUD_EXPERIMENT).rglob("MLmodel"))
+
+
+@pytest.mark.parametrize(
+    "uri, expected",
+    [
+        ("sqlite:///mlflow.db", Path.cwd() / "mlartifacts"),  # relative to the cwd, made absolute
+        ("sqlite:///sub/dir/m.db", Path.cwd() / "sub" / "dir" / "mlartifacts"),
+        ("sqlite:////abs/dir/m.db", Path("/abs/dir/mlartifacts")),
+        ("sqlite:///:memory:", None),
+        ("postgresql://postgres@127.0.0.1:5432/db", None),  # the store decides
+        ("http://127.0.0.1:5000", None),
+    ],
+)
+def test_artifact_root_beside_a_sqlite_file(uri, expected):
+    from podium.demo import _artifact_root
+
+    assert _artifact_root(uri) == expected
 
 
 def test_registered_model_with_champion_and_a_challenger(demo):

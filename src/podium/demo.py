@@ -180,6 +180,11 @@ def _quiet() -> Iterator[None]:
     names = ("mlflow", "alembic", "skops", "sklearn")
     loggers = [logging.getLogger(n) for n in names]
     levels = [lg.level for lg in loggers]
+    # Against a tracking server MLflow prints a "View run at <server URL>" line per ended run,
+    # which would flood the output and could show credentials given in the URI.
+    suppress = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"
+    saved = os.environ.get(suppress)
+    os.environ[suppress] = "true"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for lg in loggers:
@@ -189,6 +194,10 @@ def _quiet() -> Iterator[None]:
         finally:
             for lg, level in zip(loggers, levels):
                 lg.setLevel(level)
+            if saved is None:
+                os.environ.pop(suppress, None)
+            else:
+                os.environ[suppress] = saved
 
 
 @contextlib.contextmanager
