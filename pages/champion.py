@@ -131,7 +131,8 @@ st.subheader(f"Ranking: {len(ranking.candidates)} eligible, {len(ranking.exclude
 if ranking.candidates:
     st.dataframe(ranking.candidates_frame(), key="champion_ranking", hide_index=True, width="stretch",
                  column_config={metric: st.column_config.NumberColumn(format="%.4g"),
-                                "start_time": st.column_config.DatetimeColumn("started", format="YYYY-MM-DD HH:mm")})
+                                "start_time": st.column_config.DatetimeColumn("started", format="YYYY-MM-DD HH:mm"),
+                                "current": st.column_config.TextColumn("registry now", width="medium")})
 else:
     st.warning("No eligible run under this policy: see why each run is out below.", icon=":material/block:")
 with st.expander(f"Excluded runs and why ({len(ranking.excluded)})", icon=":material/filter_alt_off:",
