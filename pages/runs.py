@@ -40,7 +40,7 @@ top, refresh = st.columns([6, 1], vertical_alignment="bottom")
 chosen = top.multiselect(
     "Experiments",
     names,
-    default=[names[0]],
+    default=[next(e.name for e in experiments if e.run_count)],
     key="runs_experiments",
     format_func=lambda n: f"{n}  ({by_name[n].run_count} runs)",
     help="Experiments are listed by last activity, newest first.",

@@ -466,7 +466,7 @@ class _Seeder:
             mlflow.data.from_pandas(Xtr.assign(is_fraud=ytr), targets="is_fraud", name="transactions-train"),
             mlflow.data.from_pandas(Xev.assign(is_fraud=yev), targets="is_fraud", name="transactions-eval"),
         )
-        clock = _Clock(self.epoch)
+        clock = _Clock(self.epoch + 10 * 86_400_000)  # newest: the experiment a newcomer sees first
         repo = "https://git.example.com/risk-ml/fraud-models"
 
         def tags(owner: str, stage: str, purpose: str, source: str, version: str, kind: str = "LOCAL") -> dict:
@@ -713,7 +713,7 @@ class _Seeder:
                                     "Same config, seeds 0..24: read the spread, not the best run.", "research")
         wine = load_wine(as_frame=True)
         X, y = wine.data.astype("float64"), wine.target
-        clock = _Clock(self.epoch + 10 * 86_400_000)
+        clock = _Clock(self.epoch)
         repo = "https://git.example.com/research/small-data"
         seeds = list(range(max(2, math.ceil(25 * self.scale))))
         families = [

@@ -162,7 +162,8 @@ def list_experiments(tracking_uri: str | None = None, include_deleted: bool = Fa
 
     Returns:
         One :class:`Experiment` per experiment. ``run_count`` counts active (not deleted) runs;
-        ``last_activity`` is the latest run start or experiment update.
+        ``last_activity`` is the newest run's start (the experiment's update time when it
+        has no runs).
     """
     uri = _prepare_uri(tracking_uri)
     if is_database_uri(uri):
@@ -184,12 +185,17 @@ def _list_experiments_client(tracking_uri: str | None, include_deleted: bool) ->
                     [e.experiment_id], "", ViewType.ACTIVE_ONLY, MAX_PAGE_SIZE, None, token
                 )
             )
-            times = [r.info.start_time for r in runs if r.info.start_time] + [
-                t for t in (exp.last_update_time, exp.creation_time) if t
-            ]
-            last = datetime.fromtimestamp(max(times) / 1000, tz=timezone.utc) if times else None
+            last = _last_activity(max((r.info.start_time or 0 for r in runs), default=0),
+                                  exp.last_update_time, exp.creation_time)
             out.append(Experiment(exp.experiment_id, exp.name, len(runs), last, exp.lifecycle_stage))
     return sorted(out, key=lambda e: (e.last_activity or datetime.min.replace(tzinfo=timezone.utc)), reverse=True)
+
+
+def _last_activity(last_start: int | None, updated: int | None, created: int | None) -> datetime | None:
+    """When work last happened: the newest run's start; the experiment's own update or creation
+    time only when it has no runs (creating or tagging an experiment is not work on it)."""
+    stamp = last_start or updated or created
+    return datetime.fromtimestamp(stamp / 1000, tz=timezone.utc) if stamp else None
 
 
 def _all_pages(fetch) -> list:
@@ -348,8 +354,7 @@ def _list_experiments_db(uri: str, include_deleted: bool, sort: bool = True) -> 
         rows = _sqlstore.read_experiments(uri, include_deleted)
     out = []
     for r in rows or []:
-        times = [t for t in (r["last_start"], r["last_update_time"], r["creation_time"]) if t]
-        last = datetime.fromtimestamp(max(times) / 1000, tz=timezone.utc) if times else None
+        last = _last_activity(r["last_start"], r["last_update_time"], r["creation_time"])
         out.append(Experiment(r["id"], r["name"], r["run_count"], last, r["lifecycle_stage"]))
     if not sort:
         return out
