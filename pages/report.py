@@ -67,8 +67,8 @@ left, right = st.columns(2)
 filter_string = left.text_input("Filter (MLflow search syntax)", key="report_filter",
                                 placeholder="metrics.accuracy > 0.9 and params.optimizer = 'adam'")
 picked = [r for r in selected_runs() if r in set(runs["run_id"])]
-only_picked = left.toggle(f"Only the {len(picked)} runs chosen on Compare", key="report_only_selected",
-                          disabled=not picked, value=bool(picked))
+only_picked = left.toggle(f"Only the {len(picked)} runs chosen on Compare" if picked else "Only runs chosen on Compare (none chosen)",
+                          key="report_only_selected", disabled=not picked, value=bool(picked))
 primary = (analysis.primary_metric(runs) or "metrics." + metrics[0]).removeprefix("metrics.")
 metric = right.selectbox("Rank by metric", metrics, index=metrics.index(primary) if primary in metrics else 0,
                          key="report_metric")

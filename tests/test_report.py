@@ -252,7 +252,7 @@ def test_markdown_golden_rows(report):
     assert table[2].startswith(
         "| 1 | &lt;script&gt;alert\\('run'\\)&lt;/script&gt; \\| \\[x\\]\\(javascript\\:alert\\(1\\)\\) \\{\\{ 7\\*7 \\}\\} "
         "| **0.95** | +0.05 ▲ | 11 | &lt;img src=x onerror=alert\\(9\\)&gt; | – | &lt;script&gt;alert\\('x'\\)&lt;/script&gt; |")
-    assert table[3] == "| 2 | champ-run 🏆 _champion_ | **0.9** | champion | 12 | a | 1.0 | – | – | – |"
+    assert table[3] == "| 2 | champ-run ★ _champion_ | **0.9** | champion | 12 | a | 1.0 | – | – | – |"
     assert table[4] == "| 3 | third-run | **0.8** | −0.1 ▼ | 13 | a | 0.1 | – | – | – |"
 
 

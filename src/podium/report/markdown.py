@@ -144,7 +144,9 @@ def _render(r: Report, images: dict[str, str]) -> str:
         for row in r.leaderboard:
             name = md_text(row.run_name, CELL_MAX)
             if row.is_champion:
-                name += " 🏆 _champion_"
+                name += " ★ _champion_"
+            if len(p.experiments) > 1:
+                name += f" · {md_text(row.experiment_name, CELL_MAX)}"
             cells = [str(row.rank), name] + [fmt_value(row.metrics.get(m)) for m in r.key_metrics]
             cells[2] = f"**{cells[2]}**"
             if deltas:
