@@ -247,13 +247,13 @@ def test_markdown_golden_rows(report):
     lines = render_markdown(report).splitlines()
     head = lines.index("## Leaderboard: top 3 by score (higher is better)")
     table = lines[head + 4: head + 9]
-    assert table[0] == "| # | Run | score | Δ score vs champion | latency\\_ms | kind | C | p0 | p1 | p10 |"
-    assert table[1] == "| --: | --- | --: | --: | --: | --- | --- | --- | --- | --- |"
+    assert table[0] == "| # | Run | score | Δ score vs champion | latency\\_ms | kind | C | p0 | p1 |"
+    assert table[1] == "| --: | --- | --: | --: | --: | --- | --- | --- | --- |"
     assert table[2].startswith(
         "| 1 | &lt;script&gt;alert\\('run'\\)&lt;/script&gt; \\| \\[x\\]\\(javascript\\:alert\\(1\\)\\) \\{\\{ 7\\*7 \\}\\} "
         "| **0.95** | +0.05 ▲ | 11 | &lt;img src=x onerror=alert\\(9\\)&gt; | – | &lt;script&gt;alert\\('x'\\)&lt;/script&gt; |")
-    assert table[3] == "| 2 | champ-run ★ _champion_ | **0.9** | champion | 12 | a | 1.0 | – | – | – |"
-    assert table[4] == "| 3 | third-run | **0.8** | −0.1 ▼ | 13 | a | 0.1 | – | – | – |"
+    assert table[3] == "| 2 | champ-run ★ _champion_ | **0.9** | champion | 12 | a | 1.0 | – | – |"
+    assert table[4] == "| 3 | third-run | **0.8** | −0.1 ▼ | 13 | a | 0.1 | – | – |"
 
 
 def test_markdown_data_section(report):

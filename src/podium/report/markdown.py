@@ -30,6 +30,9 @@ PNG_WIDTH = 760
 # A link Podium builds (MLflow UI address + checked ids) must also be a plain URL to be emitted.
 _PLAIN_URL = re.compile(r"^https?://[A-Za-z0-9._~:/?#@!$&*+,;=%-]+$")
 CELL_MAX = 80
+# Markdown tables cannot size their columns; fewer columns keep run names readable on GitHub.
+MD_METRICS = 3
+MD_PARAMS = 4
 
 
 def chart_pngs(report: Report) -> dict[str, bytes]:
@@ -135,11 +138,12 @@ def _render(r: Report, images: dict[str, str]) -> str:
         out += [f"> {md_text(note)}", ""]
     if r.leaderboard:
         deltas = bool(r.champion) and any(row.deltas for row in r.leaderboard)
-        head = ["#", "Run"] + [md_text(short(m)) for m in r.key_metrics]
+        key_metrics, key_params = r.key_metrics[:MD_METRICS], r.key_params[:MD_PARAMS]
+        head = ["#", "Run"] + [md_text(short(m)) for m in key_metrics]
         if deltas:
             head.insert(3, f"Δ {md_text(r.metric_name)} vs champion")
-        head += [md_text(short(k)) for k in r.key_params] + (["MLflow"] if r.ui_base else [])
-        align = ["--:", "---"] + ["--:"] * (len(r.key_metrics) + deltas) + ["---"] * (len(r.key_params) + bool(r.ui_base))
+        head += [md_text(short(k)) for k in key_params] + (["MLflow"] if r.ui_base else [])
+        align = ["--:", "---"] + ["--:"] * (len(key_metrics) + deltas) + ["---"] * (len(key_params) + bool(r.ui_base))
         out += [_row(head), _row(align)]
         for row in r.leaderboard:
             name = md_text(row.run_name, CELL_MAX)
@@ -147,20 +151,20 @@ def _render(r: Report, images: dict[str, str]) -> str:
                 name += " ★ _champion_"
             if len(p.experiments) > 1:
                 name += f" · {md_text(row.experiment_name, CELL_MAX)}"
-            cells = [str(row.rank), name] + [fmt_value(row.metrics.get(m)) for m in r.key_metrics]
+            cells = [str(row.rank), name] + [fmt_value(row.metrics.get(m)) for m in key_metrics]
             cells[2] = f"**{cells[2]}**"
             if deltas:
                 d = row.deltas.get(r.metric)
                 mark = {True: " ▲", False: " ▼", None: ""}[delta_better(d, r.mode)]
                 cells.insert(3, "champion" if row.is_champion else f"{fmt_delta(d)}{mark}" if d is not None else "n/a")
-            cells += [md_text(row.params.get(k), CELL_MAX) if row.params.get(k) is not None else "–" for k in r.key_params]
+            cells += [md_text(row.params.get(k), CELL_MAX) if row.params.get(k) is not None else "–" for k in key_params]
             if r.ui_base:
                 cells.append(f"[open]({row.url})" if _link_ok(row.url) else "")
             out.append(_row(cells))
         out.append("")
         if deltas:
             out += [f"_Δ: this run's {md_text(r.metric_name)} minus the champion's; ▲ better, ▼ worse. "
-                    "The HTML report shows the deltas of every metric._", ""]
+                    "The HTML report shows more metrics and params, with deltas for each._", ""]
 
     if r.charts:
         out += ["## Charts", ""]
