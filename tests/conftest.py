@@ -108,13 +108,26 @@ def open_app():
 
 
 @pytest.fixture(scope="session")
-def demo_store_uri(tmp_path_factory):
-    """A SQLite store seeded once per session by the real demo seeder (real sklearn training)."""
+def demo_seed(tmp_path_factory):
+    """The full demo seeded once per session by the real seeder (real sklearn training) into a
+    fresh SQLite store, with what it printed and MLflow's global state before and after.
+    Tests treat the store as read-only."""
+    from types import SimpleNamespace
+
     from podium.demo import seed_demo
 
     uri = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'mlflow.db'}"
-    seed_demo(uri)
-    return uri
+    progress: list[str] = []
+    before = stores.global_mlflow_state()
+    summary = seed_demo(uri, progress=progress.append)
+    return SimpleNamespace(uri=uri, summary=summary, progress=progress, state_before=before,
+                           state_after=stores.global_mlflow_state())
+
+
+@pytest.fixture(scope="session")
+def demo_store_uri(demo_seed):
+    """The URI of the session's demo store (read-only for tests)."""
+    return demo_seed.uri
 
 
 @pytest.fixture(scope="session")

@@ -224,3 +224,12 @@ def populate_search_cases(tracking_uri: str) -> dict[str, str]:
         status="RUNNING", dataset=("iris", "abc123", "evaluation"))
     run("failed", "failed%run", 5, tags={"cap": "beta"}, metrics={"m": 0.0}, status="FAILED")
     return ids
+
+
+def global_mlflow_state() -> tuple:
+    """MLflow's process-wide tracking/registry URIs and the environment variables that set them."""
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    env = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT")
+    return (tracking_utils._tracking_uri, registry_utils._registry_uri, *(os.environ.get(k) for k in env))
