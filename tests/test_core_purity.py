@@ -39,5 +39,5 @@ def test_importing_every_core_module_leaves_streamlit_unloaded():
 
 def test_no_unsafe_html_in_pages():
     root = CORE.parents[1]
-    for path in [root / "app.py", *sorted((root / "pages").glob("*.py"))]:
+    for path in [root / "app.py", *sorted((root / "app_pages").glob("*.py"))]:
         assert "unsafe_allow_html=True" not in path.read_text(encoding="utf-8").replace(" ", ""), path

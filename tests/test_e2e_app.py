@@ -19,3 +19,19 @@ def test_app_opens_on_demo_store_and_shows_runs(demo_app_url):
         assert page.locator('[data-testid="stException"]').count() == 0
         assert "sqlite:///" in page.locator('[data-testid="stSidebar"]').inner_text()
         screenshot(page, "runs-home")
+
+
+def test_a_deep_link_as_first_request_opens_the_page_with_the_apps_own_navigation(demo_store_uri, tmp_path):
+    """A teammate's permalink is often the first request a fresh server sees: the sidebar must list
+    the app's four pages (not files found on disk) and the page keep its wide layout."""
+    from browser import streamlit_server
+
+    with streamlit_server(demo_store_uri, tmp_path) as url, chromium() as page:
+        page.goto(url + "/compare?exp=fraud-detection")
+        page.get_by_role("heading", name="Compare").wait_for(timeout=60_000)
+        links = page.locator('[data-testid="stSidebarNav"] [data-testid="stSidebarNavLink"]')
+        links.first.wait_for(timeout=30_000)
+        assert [t.split()[-1] for t in links.all_inner_texts()]  # icon name, then title == ["Runs", "Compare", "Report", "Champion"]
+        main = page.locator('[data-testid="stMainBlockContainer"]')
+        assert main.bounding_box()["width"] > 1000  # layout="wide" from app.py, not the narrow default
+        screenshot(page, "deep-link-compare")

@@ -28,7 +28,7 @@ def table(at, column):
 
 
 def champion_page(open_app, uri, where="metrics.latency_ms < 50 and attributes.status = 'FINISHED'"):
-    at = open_app(uri, page="pages/champion.py")
+    at = open_app(uri, page="app_pages/champion.py")
     assert not at.exception
     at.multiselect(key="champion_experiments").set_value([cs.EXP_A]).run()
     at.text_input(key="champion_where").set_value(where).run()

@@ -7,7 +7,7 @@ import json
 import pytest
 from stores import AWKWARD_EXPERIMENT, SECOND_EXPERIMENT
 
-PAGE = "pages/compare.py"
+PAGE = "app_pages/compare.py"
 BOTH = [AWKWARD_EXPERIMENT, SECOND_EXPERIMENT]
 
 

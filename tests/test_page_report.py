@@ -6,7 +6,7 @@ import pytest
 
 from report_store import EXPERIMENT, MODEL_NAME, populate_report_store
 
-PAGE = "pages/report.py"
+PAGE = "app_pages/report.py"
 
 
 @pytest.fixture(scope="module")

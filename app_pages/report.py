@@ -7,7 +7,7 @@ writes only after an explicit confirmation.
 
 import streamlit as st
 
-from pages._common import (
+from app_pages._common import (
     EXPERIMENTS_KEY, cached_experiments, cached_runs, selected_runs, show_store_error, store_sidebar, tracking_uri,
 )
 from podium import analysis

@@ -7,7 +7,7 @@ import re
 
 import streamlit as st
 
-from pages._common import EXPERIMENTS_KEY, cached_experiments, cached_runs, show_store_error, store_sidebar, tracking_uri
+from app_pages._common import EXPERIMENTS_KEY, cached_experiments, cached_runs, show_store_error, store_sidebar, tracking_uri
 from podium import champion as ch
 from podium import store
 from podium.errors import PodiumError

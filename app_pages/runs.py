@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages._common import (
+from app_pages._common import (
     cached_experiments,
     cached_runs,
     clear_caches,
@@ -68,7 +68,7 @@ counts = summary(runs)
 by_status = ", ".join(f"{v} {k.lower()}" for k, v in counts.items() if k != "total")
 info, link = st.columns([4, 1], vertical_alignment="center")
 info.caption(f"{counts['total']} runs ({by_status})")
-link.page_link("pages/compare.py", label="Compare these runs", icon=":material/compare_arrows:",
+link.page_link("app_pages/compare.py", label="Compare these runs", icon=":material/compare_arrows:",
                query_params={"exp": chosen})
 
 columns = key_columns(runs)

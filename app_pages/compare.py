@@ -6,8 +6,8 @@ State lives in URL query parameters (``exp``, ``filter``, ``axes``, ``color``, `
 
 import streamlit as st
 
-from pages._common import cached_experiments, cached_runs, clear_caches, show_store_error, store_sidebar, tracking_uri
-from pages._compare_parts import (
+from app_pages._common import cached_experiments, cached_runs, clear_caches, show_store_error, store_sidebar, tracking_uri
+from app_pages._compare_parts import (
     cached_history, first_load, keep_valid, runs_table, selection_box, ui_settings, write_query,
 )
 from podium import analysis, charts

@@ -9,7 +9,7 @@ import hashlib
 
 import streamlit as st
 
-from pages._common import EXPERIMENTS_KEY, SELECTED_RUNS_KEY, set_selected_runs
+from app_pages._common import EXPERIMENTS_KEY, SELECTED_RUNS_KEY, set_selected_runs
 from podium import analysis, store
 from podium.filters import LINK_DISPLAY_REGEX, CompareQuery, column_label, mlflow_ui_base, run_links
 
