@@ -45,7 +45,9 @@ except PodiumError as exc:
     st.stop()
 names = [e.name for e in experiments]
 if "report_experiments" not in st.session_state:
-    st.session_state["report_experiments"] = [n for n in st.session_state.get(EXPERIMENTS_KEY, []) if n in names]
+    shared = [n for n in st.session_state.get(EXPERIMENTS_KEY, []) if n in names]
+    newest = [e.name for e in experiments if e.run_count][:1]  # newest activity first, as on Runs
+    st.session_state["report_experiments"] = shared or newest
 if "report_filter" not in st.session_state:
     st.session_state["report_filter"] = st.session_state.get("compare_good_filter", "")
 

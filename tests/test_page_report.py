@@ -19,9 +19,13 @@ def texts(elements) -> str:
     return "\n".join(str(e.value) for e in elements)
 
 
-def test_asks_for_experiments_first(page_store, open_app):
+def test_opens_on_the_newest_experiment_and_asks_when_none_is_chosen(page_store, open_app):
     uri, _ = page_store
     at = open_app(uri, PAGE)
+    assert not at.exception
+    assert at.multiselect(key="report_experiments").value == [EXPERIMENT]  # a newcomer sees a report
+    assert "runs ranked of" in texts(at.caption)
+    at.multiselect(key="report_experiments").set_value([]).run()
     assert not at.exception
     assert "Choose one or more experiments" in texts(at.info)
 
@@ -29,8 +33,7 @@ def test_asks_for_experiments_first(page_store, open_app):
 def test_builds_the_report_with_champion(page_store, open_app):
     uri, _ = page_store
     at = open_app(uri, PAGE)
-    at.multiselect(key="report_experiments").select(EXPERIMENT).run()
-    assert not at.exception
+    assert at.multiselect(key="report_experiments").value == [EXPERIMENT]
     # The default headline metric is the one every run has (latency_ms); pick score.
     assert at.selectbox(key="report_metric").value == "latency_ms"
     assert at.session_state["report_mode"] == "min"
