@@ -14,7 +14,7 @@ import sys
 from podium import __version__
 from podium.errors import PodiumError
 
-# subcommand -> (module, help). Modules are imported only when their subcommand runs.
+# subcommand -> (module, help). Each module adds its own arguments and runs its subcommand.
 SUBCOMMANDS = {
     "serve": ("podium.serve", "open the Podium app (seeds the demo store on a first run)"),
     "demo": ("podium.demo", "seed a store with real scikit-learn training runs"),
@@ -31,12 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"podium {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in SUBCOMMANDS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:  # a subcommand whose module is not written yet
-            if exc.name and module_name.startswith(exc.name):
-                continue
-            raise
+        module = importlib.import_module(module_name)
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(_module=module_name)
         module.add_arguments(p)

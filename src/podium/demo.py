@@ -102,7 +102,7 @@ def run(args) -> int:
                         progress=lambda line: print(line, flush=True))
     for line in summary.lines():
         print(line)
-    print(f"Open it in Podium: MLFLOW_TRACKING_URI='{summary.tracking_uri}' streamlit run app.py")
+    print(f"Open it in Podium: python -m podium serve --tracking-uri '{summary.tracking_uri}'")
     return 0
 
 
