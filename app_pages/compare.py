@@ -132,25 +132,29 @@ st.subheader(f"Selected runs ({len(selected)})")
 if not selected:
     st.info("Select runs in the table, the scatter or the box above to see their history and a diff.", icon=":material/touch_app:")
 else:
-    h1, h2 = st.columns([1, 1])
     keep_valid("compare_history_metric", metrics, analysis.default_history_metric(metrics, primary))
+    h1, _ = st.columns([1, 1])
     hist_metric = h1.selectbox("Metric history", metrics, key="compare_history_metric", format_func=fmt)
     try:
         hist = cached_history(uri, tuple(selected[:20]), hist_metric.removeprefix("metrics.")) if hist_metric else None
     except PodiumError as exc:
-        h1.error(str(exc), icon=":material/cloud_off:")
+        st.error(str(exc), icon=":material/cloud_off:")
         hist = None
     if hist is not None:
-        h1.altair_chart(charts.metric_history(hist, labels.to_dict(), fmt(hist_metric)).chart, width="stretch", key="compare_history")
+        st.altair_chart(charts.metric_history(hist, labels.to_dict(), fmt(hist_metric)).chart, width="stretch", key="compare_history")
+        without = [labels.get(r, r) for r in selected[:20] if r not in set(hist["run_id"])]
+        if without:
+            st.caption(f"No {fmt(hist_metric)} logged by " + ", ".join(without) + ".")
         if len(selected) > 20:
-            h1.caption(f"History of the first 20 of {len(selected)} selected runs.")
-    baseline = h2.selectbox("Baseline", selected, key="compare_baseline", format_func=lambda r: labels.get(r, r))
-    show_all = h2.toggle("Show params that are the same", key="compare_diff_all")
+            st.caption(f"History of the first 20 of {len(selected)} selected runs.")
+    b1, b2 = st.columns([1, 1], vertical_alignment="bottom")
+    baseline = b1.selectbox("Baseline for metric deltas", selected, key="compare_baseline", format_func=lambda r: labels.get(r, r))
+    show_all = b2.toggle("Show params that are the same", key="compare_diff_all")
     diff = analysis.diff_runs(loaded, selected, baseline, only_differing=not show_all)
-    h2.dataframe(diff.params, key="compare_diff_params", placeholder="—")
+    st.dataframe(diff.params, key="compare_diff_params", placeholder="—")
     if diff.hidden_params:
-        h2.caption(f"{diff.hidden_params} params with the same value hidden.")
-    h2.dataframe(diff.metrics, key="compare_diff_metrics", placeholder="—", column_config={c: st.column_config.NumberColumn(format="%.4g") for c in diff.metrics.columns})
+        st.caption(f"{diff.hidden_params} param{'s' if diff.hidden_params != 1 else ''} with the same value in every selected run hidden.")
+    st.dataframe(diff.metrics, key="compare_diff_metrics", placeholder="—", column_config={c: st.column_config.NumberColumn(format="%+.4g" if c.startswith("Δ ") else "%.4g") for c in diff.metrics.columns})
 
 # --- group by a param or tag ----------------------------------------------------------------
 st.subheader("Group runs")

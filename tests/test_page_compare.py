@@ -164,3 +164,14 @@ def test_quick_filters_narrow_the_runs(sqlite_awkward, open_app):
     assert not at.exception
     assert list(table(at)["run_id"]) == [ids["failed"]]
     assert "FAILED, 1 of 11 runs" in texts(at.caption)
+
+
+def test_history_names_the_selected_runs_that_did_not_log_the_metric(sqlite_awkward, open_app):
+    uri, ids = sqlite_awkward
+    at = open_app(uri, PAGE, query={"exp": [AWKWARD_EXPERIMENT]})
+    at.multiselect(key="compare_selected").set_value([ids["plain"], ids["nan"]]).run()
+    at.selectbox(key="compare_history_metric").set_value("metrics.loss").run()
+    assert not at.exception
+    assert "No loss logged by nan-metric." in texts(at.caption)  # plain-rf has a 4-step loss
+    at.selectbox(key="compare_history_metric").set_value("metrics.f1").run()
+    assert "logged by" not in texts(at.caption)  # both logged f1
