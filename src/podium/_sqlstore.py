@@ -170,8 +170,50 @@ def read_experiments(uri: str, include_deleted: bool) -> list[dict[str, Any]] | 
     ]
 
 
-def read_runs(uri: str, experiment_ids: list[str], include_deleted: bool) -> tuple[dict[str, Any], dict[str, list[str]]] | None:
+def read_run_states(uri: str, experiment_ids: list[str], include_deleted: bool) -> list[tuple] | None:
+    """``(run_uuid, status, start_time, end_time)`` of every run of ``experiment_ids``.
+
+    One read of the ``runs`` table alone (no params, metrics or tags): what an incremental
+    refresh compares with the frame it already has. :data:`NO_STORE` when ``uri`` holds no store.
+    """
+    eng = engine(uri)
+    if eng is None:
+        return NO_STORE
+    with eng.connect() as conn:
+        if not has_mlflow_tables(conn):
+            return NO_STORE
+        return _fetch(conn, sa.select(runs.c.run_uuid, runs.c.status, runs.c.start_time, runs.c.end_time).where(
+            _runs_where([int(e) for e in experiment_ids], include_deleted)))
+
+
+def _runs_where(exp_ids: list[int], include_deleted: bool, run_ids: list[str] | None = None):
+    where = sa.and_(runs.c.experiment_id.in_(exp_ids), runs.c.lifecycle_stage.in_(_stages(include_deleted)))
+    if run_ids is not None:
+        unsafe = [r for r in run_ids if not r or not set(r) <= _ID_CHARS]
+        if unsafe:
+            # Statements are sent with literal binds (see _fetch): only plain ids may go in.
+            raise ValueError(f"unexpected run id {unsafe[0]!r}")
+        where = sa.and_(where, runs.c.run_uuid.in_(list(run_ids)))
+    return where
+
+
+# Characters of the run ids MLflow makes (uuid4 hex); only these go into an IN list.
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
+def read_runs(
+    uri: str,
+    experiment_ids: list[str],
+    include_deleted: bool,
+    run_ids: list[str] | None = None,
+    on_count=None,
+) -> tuple[dict[str, Any], dict[str, list[str]]] | None:
     """The runs of ``experiment_ids`` as columns for a runs frame.
+
+    Args:
+        run_ids: Read only these runs (an incremental refresh); ids must be plain (letters,
+            digits, ``-``, ``_``), else ValueError.
+        on_count: Called with the number of runs once it is known, before the slower reads.
 
     Returns:
         ``(columns, nan_runs)``: ``columns`` maps ``run_id, run_name, experiment_id, status,
@@ -183,12 +225,10 @@ def read_runs(uri: str, experiment_ids: list[str], include_deleted: bool) -> tup
     eng = engine(uri)
     if eng is None:
         return NO_STORE
-    exp_ids = [int(e) for e in experiment_ids]
-    stages = _stages(include_deleted)
+    where = _runs_where([int(e) for e in experiment_ids], include_deleted, run_ids)
     with eng.connect() as conn:
         if not has_mlflow_tables(conn):
             return NO_STORE
-        where = sa.and_(runs.c.experiment_id.in_(exp_ids), runs.c.lifecycle_stage.in_(stages))
         info = _fetch(conn, sa.select(
             runs.c.run_uuid, runs.c.name, runs.c.experiment_id, runs.c.user_id, runs.c.status,
             runs.c.start_time, runs.c.end_time, runs.c.artifact_uri,
@@ -208,6 +248,8 @@ def read_runs(uri: str, experiment_ids: list[str], include_deleted: bool) -> tup
             "user_id": np.array(info_cols[3], dtype=object),
             "artifact_uri": np.array(info_cols[7], dtype=object),
         }
+    if on_count is not None:
+        on_count(n)
 
     def on_own_connection(task):
         # The three reads run in parallel, each on its own pooled connection: the drivers

@@ -17,7 +17,7 @@ import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,9 @@ BASE_COLUMNS = [
 
 # The largest page MLflow's stores and its REST API accept for search_runs.
 MAX_PAGE_SIZE = 50_000
+
+# A load's progress: ``progress(loaded, total)``, ``total`` None while the store cannot tell.
+Progress = Callable[[int, "int | None"], None]
 
 _file_store_lock = threading.Lock()
 
@@ -268,6 +271,8 @@ def load_runs(
     experiments: list[str],
     filter_string: str = "",
     include_deleted: bool = False,
+    *,
+    progress: Progress | None = None,
 ) -> pd.DataFrame:
     """Load the runs of ``experiments`` matching ``filter_string`` as one DataFrame.
 
@@ -277,6 +282,10 @@ def load_runs(
         experiments: Experiment names or ids.
         filter_string: MLflow search syntax, e.g. ``metrics.f1 > 0.8 and params.model = 'rf'``.
         include_deleted: Also return deleted runs.
+        progress: Called as ``progress(loaded, total)`` while loading, in the caller's thread:
+            per page over HTTP and for ``./mlruns`` (``total`` None until the last page), at the
+            start and the end of a database read (``total`` known). Always called once at the
+            end with ``loaded == total``.
 
     Returns:
         One row per run, ordered as ``mlflow.search_runs`` orders them (newest start first).
@@ -292,24 +301,37 @@ def load_runs(
         return empty_runs_frame()
     uri = _prepare_uri(tracking_uri)
     if is_database_uri(uri):
-        return _load_runs_db(uri, names, filter_string, include_deleted)
-    if uri_scheme(uri) in ("http", "https"):
-        return _load_runs_http(uri, names, filter_string, include_deleted)
-    return _load_runs_client(tracking_uri, names, filter_string, include_deleted)
+        df = _load_runs_db(uri, names, filter_string, include_deleted, progress=progress)
+    elif uri_scheme(uri) in ("http", "https"):
+        df = _load_runs_http(uri, names, filter_string, include_deleted, progress=progress)
+    else:
+        df = _load_runs_client(tracking_uri, names, filter_string, include_deleted, progress=progress)
+    if progress is not None:
+        progress(len(df), len(df))
+    return df
 
 
-def _load_runs_client(tracking_uri: str | None, names: dict[str, str], filter_string: str, include_deleted: bool) -> pd.DataFrame:
+def _load_runs_client(
+    tracking_uri: str | None, names: dict[str, str], filter_string: str, include_deleted: bool, progress: Progress | None = None
+) -> pd.DataFrame:
     """The reference path: MLflow's client searches, Podium builds the frame."""
     from mlflow.entities import ViewType
     from mlflow.exceptions import MlflowException
 
     view = ViewType.ALL if include_deleted else ViewType.ACTIVE_ONLY
     ids = list(names)
+    loaded = [0]
+
+    def page(token):
+        found = client.search_runs(ids, filter_string, view, MAX_PAGE_SIZE, None, token)
+        loaded[0] += len(found)
+        if progress is not None and found.token:
+            progress(loaded[0], None)
+        return found
+
     with _client(tracking_uri) as client:
         try:
-            runs = _all_pages(
-                lambda token: client.search_runs(ids, filter_string, view, MAX_PAGE_SIZE, None, token)
-            )
+            runs = _all_pages(page)
         except MlflowException as exc:
             if _is_bad_request(exc):
                 raise FilterError(exc.message) from None
@@ -361,11 +383,20 @@ def _list_experiments_db(uri: str, include_deleted: bool, sort: bool = True) -> 
     return sorted(out, key=lambda e: (e.last_activity or datetime.min.replace(tzinfo=timezone.utc)), reverse=True)
 
 
-def _load_runs_db(uri: str, names: dict[str, str], filter_string: str, include_deleted: bool) -> pd.DataFrame:
+def _load_runs_db(
+    uri: str,
+    names: dict[str, str],
+    filter_string: str,
+    include_deleted: bool,
+    run_ids: list[str] | None = None,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """The runs frame from MLflow's tables; only ``run_ids`` when given (an incremental refresh)."""
     from podium import _sqlstore, search
 
+    on_count = None if progress is None else (lambda n: progress(0, n))
     with _db_errors(uri):
-        result = _sqlstore.read_runs(uri, list(names), include_deleted)
+        result = _sqlstore.read_runs(uri, list(names), include_deleted, run_ids=run_ids, on_count=on_count)
     columns, nan_runs = result if result else ({}, {})
     if not columns:
         return _with_backend(empty_runs_frame(), uri)
@@ -441,13 +472,23 @@ def _int_or_none(value):
     return None if value is None else int(value)
 
 
-def _load_runs_http(uri: str, names: dict[str, str], filter_string: str, include_deleted: bool) -> pd.DataFrame:
+def _load_runs_http(
+    uri: str, names: dict[str, str], filter_string: str, include_deleted: bool, progress: Progress | None = None
+) -> pd.DataFrame:
+    _check_http(uri)
+    runs = _http_search(uri, list(names), filter_string, include_deleted, progress)
+    return _with_backend(_json_runs_to_frame(runs, names), uri)
+
+
+def _http_search(
+    uri: str, experiment_ids: list[str], filter_string: str, include_deleted: bool, progress: Progress | None = None
+) -> list[dict]:
+    """Every run ``POST runs/search`` finds, as the server's JSON, in the server's order."""
     import requests
 
-    _check_http(uri)
     endpoint = uri.rstrip("/") + "/api/2.0/mlflow/runs/search"
     body = {
-        "experiment_ids": list(names),
+        "experiment_ids": list(experiment_ids),
         "filter": filter_string or "",
         "run_view_type": "ALL" if include_deleted else "ACTIVE_ONLY",
         "max_results": MAX_PAGE_SIZE,
@@ -474,14 +515,22 @@ def _load_runs_http(uri: str, names: dict[str, str], filter_string: str, include
         first = fetch(size=_HTTP_FIRST_PAGE)
         runs: list[dict] = list(first.get("runs", []))
         token = first.get("next_page_token")
+
+        def on_page(page: dict) -> None:
+            runs.extend(page.get("runs", []))
+            if progress is not None and page.get("next_page_token"):
+                progress(len(runs), None)
+
+        if progress is not None and token:
+            progress(len(runs), None)
         if token and _page_offset(token) == _HTTP_FIRST_PAGE:
-            runs.extend(_fetch_offset_pages(fetch, _HTTP_FIRST_PAGE))
+            _fetch_offset_pages(fetch, _HTTP_FIRST_PAGE, on_page)
         else:
             while token:  # a server with opaque page tokens: follow them one by one
                 page = fetch(token)
-                runs.extend(page.get("runs", []))
+                on_page(page)
                 token = page.get("next_page_token")
-    return _with_backend(_json_runs_to_frame(runs, names), uri)
+    return runs
 
 
 # A small first page answers small experiments in one round trip and reveals the token format;
@@ -511,20 +560,25 @@ def _offset_token(offset: int) -> str:
     return base64.b64encode(json.dumps({"offset": offset}).encode("utf-8")).decode("utf-8")
 
 
-def _fetch_offset_pages(fetch, start: int) -> list[dict]:
-    """Fetch pages from ``start`` on, several at once, until a page is the last one."""
+def _fetch_offset_pages(fetch, start: int, on_page) -> None:
+    """Fetch pages from ``start`` on, several at once, until a page is the last one.
+
+    ``on_page`` gets each page in order, in the caller's thread (so it may draw progress).
+    """
     from concurrent.futures import ThreadPoolExecutor
 
-    out: list[dict] = []
     offset = start
     with ThreadPoolExecutor(max_workers=_HTTP_PARALLEL) as pool:
         while True:
             offsets = [offset + i * _HTTP_PAGE for i in range(_HTTP_PARALLEL)]
-            pages = list(pool.map(lambda o: fetch(_offset_token(o), _HTTP_PAGE), offsets))
-            for page in pages:
-                out.extend(page.get("runs", []))
-            if any(not page.get("next_page_token") for page in pages):
-                return out
+            last = False
+            for page in pool.map(lambda o: fetch(_offset_token(o), _HTTP_PAGE), offsets):
+                if last:
+                    continue  # past the end: an empty page
+                on_page(page)
+                last = not page.get("next_page_token")
+            if last:
+                return
             offset = offsets[-1] + _HTTP_PAGE
 
 
@@ -651,6 +705,301 @@ def finish_frame(df: pd.DataFrame) -> pd.DataFrame:
     key = start_ms.fillna(-np.inf)
     df = df.assign(_k=key.values).sort_values(["_k", "run_id"], ascending=[False, True], kind="stable")
     return df.drop(columns="_k").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Incremental refresh: re-read only what can be known to have changed since a frame was loaded.
+# MLflow's tables have no "updated at" column, so edits to finished runs (a new tag, a deletion
+# over HTTP) are not seen; a full load_runs picks them up.
+
+# Statuses of runs that may still change.
+LIVE_STATUSES = ("RUNNING", "SCHEDULED")
+# With a filter, a run outside the frame that ended up to this long before the newest time in the
+# frame is read again: writers' clocks differ, and a run stamped by a slow clock must not be missed.
+_CLOCK_SLACK_MS = 10 * 60 * 1000
+# Above this many runs to re-read (or half the runs), one full load is the cheaper read.
+_MAX_INCREMENTAL = 5000
+# Run ids per ``attributes.run_id IN (...)`` search over HTTP.
+_HTTP_ID_CHUNK = 100
+
+
+@dataclass(frozen=True)
+class RunsRefresh:
+    """What :func:`refresh_runs` found: the new frame and which runs changed in it."""
+
+    runs: pd.DataFrame
+    new: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    full_reload: bool = False  # everything was read (a ./mlruns store, or too much had changed)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.new or self.updated or self.removed)
+
+    def describe(self) -> str:
+        """``"3 new runs, 1 updated"``; ``"No new or updated runs"`` when nothing changed."""
+        parts = []
+        if self.new:
+            parts.append(f"{len(self.new):,} new run{'' if len(self.new) == 1 else 's'}")
+        if self.updated:
+            parts.append(f"{len(self.updated):,} updated")
+        if self.removed:
+            parts.append(f"{len(self.removed):,} no longer listed")
+        return ", ".join(parts) if parts else "No new or updated runs"
+
+
+def refresh_runs(
+    tracking_uri: str | None,
+    experiments: list[str],
+    previous: pd.DataFrame | None,
+    filter_string: str = "",
+    include_deleted: bool = False,
+    *,
+    progress: Progress | None = None,
+) -> RunsRefresh:
+    """Bring ``previous`` (a :func:`load_runs` frame for the same arguments) up to date cheaply.
+
+    Reads only the runs that can be known to have changed, and merges them into ``previous`` in
+    ``mlflow.search_runs``' order (new param/metric/tag columns added, emptied ones dropped):
+
+    - new runs: on a database store every run not in ``previous`` (without a filter) or, with a
+      filter, runs started at/after the newest start in ``previous``, runs now RUNNING/SCHEDULED
+      and runs that ended since (10 minutes of clock slack); over HTTP, runs started at/after
+      the newest start in ``previous`` (plus, with a filter, the same RUNNING/ended searches);
+    - runs that were RUNNING or SCHEDULED in ``previous`` (by run id): read again, dropped when
+      deleted or no longer matching the filter;
+    - on a database store also runs whose status or end time changed, and runs deleted (or, with
+      ``include_deleted``, purged) since: one cheap read of MLflow's ``runs`` table tells.
+
+    Limitation: MLflow keeps no "updated at" time, so edits to runs that had already finished
+    when ``previous`` was loaded (new tags, params or metrics, a rename; over HTTP also their
+    deletion) are not seen, nor (over HTTP) a run created with a start time older than the
+    newest loaded one. A full :func:`load_runs` sees everything. A legacy ``./mlruns`` store is
+    always read in full (a filtered search there reads every run anyway).
+
+    Args:
+        tracking_uri, experiments, filter_string, include_deleted: As for :func:`load_runs`.
+        previous: The frame to bring up to date; None or empty means a full load.
+        progress: As for :func:`load_runs`; called only when everything is read.
+
+    Returns:
+        A :class:`RunsRefresh`: ``runs`` equals what :func:`load_runs` returns now, within the
+        limitation above; ``runs is previous`` when nothing changed.
+
+    Raises:
+        FilterError, NotFoundError, StoreError: as :func:`load_runs`.
+    """
+    validate_filter(filter_string)
+    names = resolve_experiments(tracking_uri, experiments)
+    uri = _prepare_uri(tracking_uri)
+
+    def full() -> RunsRefresh:
+        fresh = load_runs(tracking_uri, experiments, filter_string, include_deleted, progress=progress)
+        return _refresh_result(previous, fresh, full_reload=True)
+
+    if (
+        previous is None or previous.empty or not names or "run_id" not in previous.columns
+        or not set(previous["experiment_id"]) <= set(names)
+    ):
+        return full()
+    if is_database_uri(uri):
+        found = _changed_runs_db(uri, names, previous, filter_string, include_deleted)
+    elif uri_scheme(uri) in ("http", "https"):
+        found = _changed_runs_http(uri, names, previous, filter_string, include_deleted)
+    else:
+        found = None
+    if found is None:
+        return full()
+    fresh, replaced = found
+    result = _refresh_result(previous, fresh, replaced=replaced)
+    if not result.changed:
+        return RunsRefresh(previous)
+    merged = _merge_runs(previous, fresh, replaced | set(fresh["run_id"]), uri)
+    return RunsRefresh(merged, result.new, result.updated, result.removed)
+
+
+def _start_ms(df: pd.DataFrame, column: str = "start_time") -> np.ndarray:
+    """Epoch milliseconds of a time column as floats (NaN where missing)."""
+    values = df[column]
+    if not isinstance(values.dtype, pd.DatetimeTZDtype):
+        return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    ms = values.dt.tz_convert(None).to_numpy(dtype="datetime64[ms]").astype("int64").astype(float)
+    ms[values.isna().to_numpy()] = np.nan
+    return ms
+
+
+def _newest(df: pd.DataFrame) -> tuple[int, int]:
+    """``(newest start, newest start-or-end)`` in ``df`` as epoch ms (-1 when it has none)."""
+    start, end = _start_ms(df, "start_time"), _start_ms(df, "end_time")
+    newest_start = np.nanmax(start) if np.isfinite(start).any() else -1
+    stamps = np.concatenate([start, end])
+    newest_stamp = np.nanmax(stamps) if np.isfinite(stamps).any() else -1
+    return int(newest_start), int(newest_stamp)
+
+
+def _changed_runs_db(
+    uri: str, names: dict[str, str], previous: pd.DataFrame, filter_string: str, include_deleted: bool
+) -> tuple[pd.DataFrame, set[str]] | None:
+    """``(fresh rows of the runs to re-read, run ids to replace)``; None when a full load is better."""
+    from podium import _sqlstore, search
+
+    with _db_errors(uri):
+        states = _sqlstore.read_run_states(uri, list(names), include_deleted)
+    if not states:
+        return None
+    filtered = bool(search.parse_filter(filter_string))
+    end_ms = _start_ms(previous, "end_time").tolist()
+    before = {
+        rid: (status, None if end != end else int(end))
+        for rid, status, end in zip(previous["run_id"].tolist(), previous["status"].tolist(), end_ms)
+    }
+    newest_start, newest_stamp = _newest(previous)
+    since = newest_stamp - _CLOCK_SLACK_MS
+    current = set()
+    reread = []
+    for rid, status, start, end in states:
+        current.add(rid)
+        old = before.get(rid)
+        if old is not None:
+            if old[0] in LIVE_STATUSES or old != (status, end):
+                reread.append(rid)
+        elif (
+            not filtered or status in LIVE_STATUSES or start is None
+            or start >= newest_start or (end is not None and end >= since)
+        ):
+            reread.append(rid)
+    gone = {rid for rid in before if rid not in current}
+    if len(reread) > _MAX_INCREMENTAL or (len(reread) > 100 and 2 * len(reread) > len(states)):
+        return None
+    if not reread:
+        return empty_runs_frame(), gone
+    try:
+        fresh = _load_runs_db(uri, names, filter_string, include_deleted, run_ids=reread)
+    except ValueError:  # a run id MLflow would not make: read everything instead
+        return None
+    return fresh, gone | set(reread)
+
+
+def _changed_runs_http(
+    uri: str, names: dict[str, str], previous: pd.DataFrame, filter_string: str, include_deleted: bool
+) -> tuple[pd.DataFrame, set[str]]:
+    """The same over the REST API: a few small searches (MLflow's grammar has no OR)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from podium import search
+
+    _check_http(uri)
+    filtered = bool(search.parse_filter(filter_string))
+    newest_start, newest_stamp = _newest(previous)
+
+    def restricted(clause: str) -> str:
+        return f"{filter_string.strip()} and {clause}" if filtered else clause
+
+    searches = [restricted(f"attributes.start_time >= {newest_start}")]
+    if filtered:
+        searches += [restricted(f"attributes.status = '{s}'") for s in LIVE_STATUSES]
+        searches.append(restricted(f"attributes.end_time >= {newest_stamp - _CLOCK_SLACK_MS}"))
+    live = [rid for rid, status in zip(previous["run_id"], previous["status"]) if status in LIVE_STATUSES]
+    plain = [rid for rid in live if _safe_id(rid)]
+    for i in range(0, len(plain), _HTTP_ID_CHUNK):
+        quoted = ", ".join(f"'{rid}'" for rid in plain[i:i + _HTTP_ID_CHUNK])
+        searches.append(restricted(f"attributes.run_id IN ({quoted})"))
+    with ThreadPoolExecutor(max_workers=min(len(searches), _HTTP_PARALLEL)) as pool:
+        found = list(pool.map(lambda f: _http_search(uri, list(names), f, include_deleted), searches))
+    unique: dict[str, dict] = {}
+    for runs in found:
+        for run in runs:
+            info = run.get("info", {})
+            unique.setdefault(info.get("run_id") or info.get("run_uuid"), run)
+    fresh = _with_backend(_json_runs_to_frame(list(unique.values()), names), uri)
+    # A run that was live and is not found any more was deleted or stopped matching.
+    return fresh, set(live)
+
+
+def _refresh_result(
+    previous: pd.DataFrame | None, fresh: pd.DataFrame, replaced: set[str] | None = None, full_reload: bool = False
+) -> RunsRefresh:
+    """Which runs of ``fresh`` are new or differ from ``previous``, and which of ``replaced``
+    (every run of ``previous`` when None) are gone."""
+    # Plain sets and lists: pandas' isin on Arrow-backed strings walks them in Python anyway.
+    before_list = [] if previous is None or "run_id" not in previous.columns else previous["run_id"].tolist()
+    before = set(before_list)
+    fresh_list = fresh["run_id"].tolist()
+    fresh_ids = set(fresh_list)
+    new = tuple(r for r in fresh_list if r not in before)
+    candidates = before_list if replaced is None else [r for r in before_list if r in replaced]
+    removed = tuple(r for r in candidates if r not in fresh_ids)
+    common = pd.Index([r for r in fresh_list if r in before], dtype=object)
+    updated: tuple[str, ...] = ()
+    if len(common):
+        a = previous.set_index("run_id").loc[common]
+        b = fresh.set_index("run_id").loc[common]
+        differ = np.zeros(len(common), dtype=bool)
+        for column in dict.fromkeys(list(a.columns) + list(b.columns)):
+            differ |= _cells_differ(a, b, column)
+        differ |= _logged_nans(a, common) != _logged_nans(b, common)
+        updated = tuple(common[differ])
+    return RunsRefresh(fresh, new, updated, removed, full_reload)
+
+
+def _cells_differ(a: pd.DataFrame, b: pd.DataFrame, column: str) -> np.ndarray:
+    n = len(a)
+    if column not in a.columns and column not in b.columns:
+        return np.zeros(n, dtype=bool)
+    av = a[column].to_numpy(dtype=object) if column in a.columns else np.full(n, None, dtype=object)
+    bv = b[column].to_numpy(dtype=object) if column in b.columns else np.full(n, None, dtype=object)
+    a_na, b_na = pd.isna(av), pd.isna(bv)
+    both = ~a_na & ~b_na
+    same = np.ones(n, dtype=bool)
+    same[both] = [x == y for x, y in zip(av[both], bv[both])]
+    return (a_na != b_na) | ~same
+
+
+def _logged_nans(df: pd.DataFrame, ids: pd.Index) -> np.ndarray:
+    """Per run of ``ids``, the sorted metrics columns it logged NaN for (a str per run)."""
+    from podium import search
+
+    out = {rid: [] for rid in ids}
+    for column, joined in sorted((df.attrs.get(search.NAN_METRICS_ATTR) or {}).items()):
+        for rid in joined.split(search.NAN_SEPARATOR):
+            if rid in out:
+                out[rid].append(column)
+    return np.array(["\n".join(out[rid]) for rid in ids], dtype=object)
+
+
+def _raw_column(df: pd.DataFrame, column: str) -> np.ndarray:
+    """``df[column]`` as the values a load builds its frame from (ms times, None for missing)."""
+    n = len(df)
+    if column.startswith("metrics."):
+        if column not in df.columns:
+            return np.full(n, np.nan)
+        return df[column].to_numpy(dtype=float, na_value=np.nan)
+    if column not in df.columns or column == "duration_s":
+        return np.full(n, None, dtype=object)
+    if column in ("start_time", "end_time"):
+        ms = _start_ms(df, column)
+        return np.array([None if m != m else int(m) for m in ms], dtype=object)
+    return df[column].to_numpy(dtype=object, na_value=None)
+
+
+def _merge_runs(previous: pd.DataFrame, fresh: pd.DataFrame, replaced: set[str], uri: str) -> pd.DataFrame:
+    """``previous`` without the ``replaced`` runs, plus ``fresh``: the frame a load would build."""
+    from podium import search
+
+    keep = previous[[r not in replaced for r in previous["run_id"].tolist()]]
+    parts = [p for p in (keep, fresh) if len(p)]
+    if not parts:
+        return _with_backend(empty_runs_frame(), uri)
+    columns = list(dict.fromkeys(BASE_COLUMNS + [c for p in parts for c in p.columns]))
+    frame = {c: np.concatenate([_raw_column(p, c) for p in parts]) for c in columns}
+    nan_runs: dict[str, list[str]] = {}
+    for part in parts:
+        ids = set(part["run_id"])
+        for column, joined in (part.attrs.get(search.NAN_METRICS_ATTR) or {}).items():
+            nan_runs.setdefault(column, []).extend(r for r in joined.split(search.NAN_SEPARATOR) if r in ids)
+    df = _with_nan_record(finish_frame(pd.DataFrame(frame)), {k: v for k, v in nan_runs.items() if v})
+    return _with_backend(search.drop_absent_columns(df), uri)
 
 
 # --------------------------------------------------------------------------------------------
