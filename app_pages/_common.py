@@ -6,6 +6,14 @@ calls, keyed by (store, experiments, filter), never inside the core.
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Iterator
+
+import pandas as pd
 import streamlit as st
 
 from podium import store
@@ -30,14 +38,159 @@ def cached_experiments(uri: str) -> list[store.Experiment]:
     return store.list_experiments(uri)
 
 
-@st.cache_data(ttl=300, show_spinner=False, max_entries=16)
-def cached_runs(uri: str, experiments: tuple[str, ...], filter_string: str = "", include_deleted: bool = False):
-    return store.load_runs(uri, list(experiments), filter_string, include_deleted)
+# Loaded runs frames, shared by every session like st.cache_data, but kept so that Refresh can
+# bring one up to date incrementally (store.refresh_runs) instead of reading everything again.
+RUNS_TTL_S = 300  # after this, the next use reads everything again (edits to finished runs show)
+RUNS_MAX_FRAMES = 16
+REFRESH_NOTE_KEY = "podium_refresh_note"
+
+
+@dataclass
+class _Frame:
+    runs: pd.DataFrame
+    loaded_at: float  # time.monotonic() of the last full load
+    stale: bool = False  # a Refresh happened elsewhere: bring it up to date on next use
+
+
+class _RunsCache:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.frames: OrderedDict[tuple, _Frame] = OrderedDict()
+
+    def get(self, key: tuple) -> _Frame | None:
+        with self.lock:
+            entry = self.frames.get(key)
+            if entry is not None and time.monotonic() - entry.loaded_at > RUNS_TTL_S:
+                del self.frames[key]
+                return None
+            if entry is not None:
+                self.frames.move_to_end(key)
+            return entry
+
+    def put(self, key: tuple, entry: _Frame) -> None:
+        with self.lock:
+            self.frames[key] = entry
+            self.frames.move_to_end(key)
+            while len(self.frames) > RUNS_MAX_FRAMES:
+                self.frames.popitem(last=False)
+
+    def mark_stale(self, uri: str) -> None:
+        with self.lock:
+            for key, entry in self.frames.items():
+                if key[0] == uri:
+                    entry.stale = True
+
+    def forget(self, key: tuple) -> None:
+        with self.lock:
+            self.frames.pop(key, None)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.frames.clear()
+
+
+@st.cache_resource(show_spinner=False)
+def _runs_cache() -> _RunsCache:
+    return _RunsCache()
+
+
+def cached_runs(
+    uri: str,
+    experiments: tuple[str, ...],
+    filter_string: str = "",
+    include_deleted: bool = False,
+    progress: store.Progress | None = None,
+) -> pd.DataFrame:
+    """The runs of ``experiments``, read once and then kept (see :func:`refresh_runs`).
+
+    Returns a shallow copy (pandas copy-on-write): a page changing it never changes the kept frame.
+    """
+    key = (uri, tuple(experiments), filter_string, include_deleted)
+    cache = _runs_cache()
+    entry = cache.get(key)
+    if entry is None:
+        entry = _Frame(store.load_runs(uri, list(experiments), filter_string, include_deleted, progress=progress),
+                       time.monotonic())
+        cache.put(key, entry)
+    elif entry.stale:
+        result = store.refresh_runs(uri, list(experiments), entry.runs, filter_string, include_deleted, progress=progress)
+        entry = _Frame(result.runs, time.monotonic() if result.full_reload else entry.loaded_at)
+        cache.put(key, entry)
+    return entry.runs.copy(deep=False)
+
+
+def refresh_runs(uri: str, experiments: tuple[str, ...], filter_string: str = "", include_deleted: bool = False) -> store.RunsRefresh:
+    """Refresh: read only new runs and runs that were running into the kept frame (a full read
+    when there is none), and mark the store's other kept frames for the same on their next use."""
+    key = (uri, tuple(experiments), filter_string, include_deleted)
+    cache = _runs_cache()
+    cache.mark_stale(uri)
+    entry = cache.get(key)
+    try:
+        result = store.refresh_runs(uri, list(experiments), entry.runs if entry else None, filter_string, include_deleted)
+    except PodiumError:
+        cache.forget(key)  # the page's own load then shows the error with a retry
+        raise
+    loaded_at = entry.loaded_at if entry is not None and not result.full_reload else time.monotonic()
+    cache.put(key, _Frame(result.runs, loaded_at))
+    return result
 
 
 def clear_caches() -> None:
     cached_experiments.clear()
-    cached_runs.clear()
+    _runs_cache().clear()
+
+
+def refresh_controls(where, uri: str, experiments: list[str], key: str) -> None:
+    """Refresh (new and running runs only) and, in a menu beside it, Full reload.
+
+    Either click reruns the page; what the refresh found shows as a toast on that rerun.
+    """
+    note = st.session_state.pop(REFRESH_NOTE_KEY, None)
+    if note:
+        st.toast(note, icon=":material/refresh:")
+    with where.container(horizontal=True, vertical_alignment="bottom", gap="xsmall", wrap=False):
+        if st.button("Refresh", key=f"{key}_refresh", icon=":material/refresh:", width="stretch",
+                     help="Load new runs and re-read runs that were still running."):
+            if experiments:
+                try:
+                    st.session_state[REFRESH_NOTE_KEY] = refresh_runs(uri, tuple(experiments)).describe()
+                except PodiumError:
+                    pass  # shown by the page's own load, with a retry
+            cached_experiments.clear()
+            st.rerun()
+        with st.popover("", icon=":material/more_vert:", key=f"{key}_reload_menu", help="Full reload"):
+            st.caption("Refresh reads new runs and runs that were running. Changes to finished runs "
+                       "(new tags, renames, deletions over HTTP) show after a full reload.")
+            if st.button("Full reload", key=f"{key}_full_reload", icon=":material/sync:"):
+                clear_caches()
+                st.session_state[REFRESH_NOTE_KEY] = "Reloaded all runs"
+                st.rerun()
+
+
+@contextlib.contextmanager
+def runs_progress(expected_total: int | None = None) -> Iterator[store.Progress]:
+    """A progress bar with run counts for a load (``store.load_runs(progress=...)``), removed after.
+
+    ``expected_total`` (e.g. the experiments' run counts) stands in when the store cannot tell
+    the total (a tracking server's pages).
+    """
+    slot = st.empty()
+
+    def report(loaded: int, total: int | None) -> None:
+        total = total or expected_total
+        if total and loaded >= total:
+            return  # done: the bar goes away
+        if total:
+            text = f"Loading {total:,} runs…" if loaded == 0 else f"Loaded {loaded:,} of {total:,} runs"
+            slot.progress(loaded / total, text=text)
+        else:
+            slot.progress(0.0, text=f"Loaded {loaded:,} runs")
+
+    try:
+        yield report
+    finally:
+        slot.empty()
 
 
 def show_store_error(exc: PodiumError, key: str) -> None:

@@ -6,7 +6,9 @@ State lives in URL query parameters (``exp``, ``filter``, ``axes``, ``color``, `
 
 import streamlit as st
 
-from app_pages._common import cached_experiments, cached_runs, clear_caches, show_store_error, store_sidebar, tracking_uri
+from app_pages._common import (
+    cached_experiments, cached_runs, refresh_controls, runs_progress, show_store_error, store_sidebar, tracking_uri,
+)
 from app_pages._compare_parts import (
     cached_history, first_load, keep_valid, runs_table, selection_box, ui_settings, write_query,
 )
@@ -25,19 +27,18 @@ except PodiumError as exc:
 names = [e.name for e in experiments]
 first_load(names, experiments)  # fills widget state from the URL once per session
 
-top, refresh, settings = st.columns([8, 1.6, 0.7], vertical_alignment="bottom")
+top, refresh, settings = st.columns([8, 2, 0.7], vertical_alignment="bottom")
 chosen = top.multiselect("Experiments", names, key="compare_experiments", persist_state="session", placeholder="Choose experiments")
-if refresh.button("Refresh", key="compare_refresh", icon=":material/refresh:", width="stretch"):
-    clear_caches()
-    st.rerun()
+refresh_controls(refresh, uri, chosen, key="compare")
 ui_base = ui_settings(settings, uri)
 if not chosen:
     write_query(CompareQuery())
     st.info("Choose one or more experiments above to compare their runs.", icon=":material/arrow_upward:")
     st.stop()
 try:
-    with st.spinner("Loading runs…", show_time=True):
-        loaded = cached_runs(uri, tuple(chosen))
+    counts = {e.name: e.run_count for e in experiments}
+    with st.spinner("Loading runs…", show_time=True), runs_progress(sum(counts.get(n, 0) for n in chosen)) as report:
+        loaded = cached_runs(uri, tuple(chosen), progress=report)
 except PodiumError as exc:
     show_store_error(exc, key="compare_load")
     st.stop()

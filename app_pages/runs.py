@@ -5,7 +5,8 @@ import streamlit as st
 from app_pages._common import (
     cached_experiments,
     cached_runs,
-    clear_caches,
+    refresh_controls,
+    runs_progress,
     show_store_error,
     store_sidebar,
     tracking_uri,
@@ -36,7 +37,7 @@ if not experiments or all(e.run_count == 0 for e in experiments):
 
 names = [e.name for e in experiments]
 by_name = {e.name: e for e in experiments}
-top, refresh = st.columns([6, 1], vertical_alignment="bottom")
+top, refresh = st.columns([6, 1.5], vertical_alignment="bottom")
 chosen = top.multiselect(
     "Experiments",
     names,
@@ -45,17 +46,15 @@ chosen = top.multiselect(
     format_func=lambda n: f"{n}  ({by_name[n].run_count} runs)",
     help="Experiments are listed by last activity, newest first.",
 )
-if refresh.button("Refresh", key="runs_refresh", icon=":material/refresh:", width="stretch"):
-    clear_caches()
-    st.rerun()
+refresh_controls(refresh, uri, chosen, key="runs")
 
 if not chosen:
     st.info("Pick one or more experiments to see their runs.", icon=":material/arrow_upward:")
     st.stop()
 
 try:
-    with st.spinner("Loading runs…", show_time=True):
-        runs = cached_runs(uri, tuple(chosen))
+    with st.spinner("Loading runs…", show_time=True), runs_progress(sum(by_name[n].run_count for n in chosen)) as report:
+        runs = cached_runs(uri, tuple(chosen), progress=report)
 except PodiumError as exc:
     show_store_error(exc, key="runs_load")
     st.stop()

@@ -45,3 +45,83 @@ def test_widgets_have_stable_keys(sqlite_awkward, open_app, key):
     at = open_app(uri)
     widgets = {w.key for w in at.main if getattr(w, "key", None)}
     assert key in widgets
+
+
+def _log_run(client, exp_id, name, accuracy, start, status="FINISHED"):
+    from mlflow.entities import Metric, Param
+
+    run = client.create_run(exp_id, start_time=start, run_name=name)
+    client.log_batch(run.info.run_id, metrics=[Metric("accuracy", accuracy, start, 0)], params=[Param("model", "rf")])
+    if status != "RUNNING":
+        client.set_terminated(run.info.run_id, status=status, end_time=start + 500)
+    return run.info.run_id
+
+
+def _table_names(at) -> list[str]:
+    return list(at.dataframe[0].value["run_name"])
+
+
+def test_refresh_reads_new_and_running_runs_and_full_reload_reads_everything(fresh_sqlite_uri, open_app):
+    from mlflow import MlflowClient
+
+    client = MlflowClient(fresh_sqlite_uri)
+    exp = client.create_experiment("live-exp")
+    t0 = 1_730_000_000_000
+    first = _log_run(client, exp, "first", 0.5, t0)
+    live = _log_run(client, exp, "live", 0.6, t0 + 1000, status="RUNNING")
+    at = open_app(fresh_sqlite_uri)
+    assert not at.exception
+    assert sorted(_table_names(at)) == ["first", "live"]
+
+    _log_run(client, exp, "second", 0.7, t0 + 2000)
+    _log_run(client, exp, "third", 0.8, t0 + 3000)
+    client.set_terminated(live, end_time=t0 + 5000)
+    client.set_tag(first, "mlflow.runName", "first-renamed")  # an edit to a finished run
+    client.update_run(first, name="first-renamed")
+
+    # Without a click the kept frame is shown: nothing was read.
+    at.run()
+    assert sorted(_table_names(at)) == ["first", "live"]
+
+    at.button(key="runs_refresh").click().run()
+    assert not at.exception
+    assert _table_names(at) == ["third", "second", "live", "first"]  # newest start first
+    assert [t.value for t in at.toast] == ["2 new runs, 1 updated"]
+    assert any("4 runs (4 finished)" in c.value for c in at.caption)
+
+    at.button(key="runs_refresh").click().run()
+    assert [t.value for t in at.toast] == ["No new or updated runs"]
+
+    at.button(key="runs_full_reload").click().run()
+    assert not at.exception
+    assert _table_names(at) == ["third", "second", "live", "first-renamed"]
+    assert [t.value for t in at.toast] == ["Reloaded all runs"]
+
+
+@pytest.mark.parametrize(
+    "expected, loaded, total, text, value",
+    [
+        (10_000, 0, 10_000, "Loading 10,000 runs…", 0),
+        (10_000, 4_000, None, "Loaded 4,000 of 10,000 runs", 40),  # a server's page: the expected total
+        (None, 2_500, None, "Loaded 2,500 runs", 0),
+        (100, 150, None, None, None),  # more than expected and no total: nothing misleading
+        (10, 10, 10, None, None),  # done: the bar is gone
+    ],
+)
+def test_runs_progress_shows_run_counts(expected, loaded, total, text, value):
+    from streamlit.testing.v1 import AppTest
+
+    def script(expected, loaded, total):
+        from app_pages._common import runs_progress
+
+        report = runs_progress(expected).__enter__()  # left open: the bar stays for the test to read
+        report(loaded, total)
+
+    at = AppTest.from_function(script, args=(expected, loaded, total)).run()
+    assert not at.exception
+    if text is None:
+        assert not at.get("progress")
+    else:
+        (bar,) = at.get("progress")
+        assert bar.proto.text == text
+        assert bar.proto.value == value
