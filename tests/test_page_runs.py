@@ -125,3 +125,25 @@ def test_runs_progress_shows_run_counts(expected, loaded, total, text, value):
         (bar,) = at.get("progress")
         assert bar.proto.text == text
         assert bar.proto.value == value
+
+
+def test_refresh_also_brings_other_kept_selections_up_to_date(fresh_sqlite_uri, open_app):
+    from mlflow import MlflowClient
+
+    client = MlflowClient(fresh_sqlite_uri)
+    t0 = 1_730_000_000_000
+    exp_a = client.create_experiment("exp-a")
+    exp_b = client.create_experiment("exp-b")
+    _log_run(client, exp_a, "a-1", 0.5, t0)
+    _log_run(client, exp_b, "b-1", 0.5, t0 + 1000)
+    at = open_app(fresh_sqlite_uri)
+    at.multiselect(key="runs_experiments").set_value(["exp-a"]).run()
+    assert _table_names(at) == ["a-1"]
+    at.multiselect(key="runs_experiments").set_value(["exp-b"]).run()
+    _log_run(client, exp_a, "a-2", 0.6, t0 + 2000)
+
+    at.button(key="runs_refresh").click().run()
+    assert [t.value for t in at.toast] == ["No new or updated runs"]  # exp-b's own news
+    at.multiselect(key="runs_experiments").set_value(["exp-a"]).run()
+    assert not at.exception
+    assert _table_names(at) == ["a-2", "a-1"]  # exp-a's kept frame was refreshed on its next use
