@@ -785,7 +785,7 @@ def refresh_runs(
 
     Returns:
         A :class:`RunsRefresh`: ``runs`` equals what :func:`load_runs` returns now, within the
-        limitation above; ``runs is previous`` when nothing changed.
+        limitation above; ``runs is previous`` when a partial read found nothing changed.
 
     Raises:
         FilterError, NotFoundError, StoreError: as :func:`load_runs`.
@@ -883,7 +883,7 @@ def _changed_runs_db(
 
 def _changed_runs_http(
     uri: str, names: dict[str, str], previous: pd.DataFrame, filter_string: str, include_deleted: bool
-) -> tuple[pd.DataFrame, set[str]]:
+) -> tuple[pd.DataFrame, set[str]] | None:
     """The same over the REST API: a few small searches (MLflow's grammar has no OR)."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -901,9 +901,10 @@ def _changed_runs_http(
         searches += [restricted(f"attributes.status = '{s}'") for s in LIVE_STATUSES]
         searches.append(restricted(f"attributes.end_time >= {newest_stamp - _CLOCK_SLACK_MS}"))
     live = [rid for rid, status in zip(previous["run_id"], previous["status"]) if status in LIVE_STATUSES]
-    plain = [rid for rid in live if _safe_id(rid)]
-    for i in range(0, len(plain), _HTTP_ID_CHUNK):
-        quoted = ", ".join(f"'{rid}'" for rid in plain[i:i + _HTTP_ID_CHUNK])
+    if not all(_safe_id(rid) for rid in live):
+        return None  # an id MLflow would not make cannot go into a filter string: read everything
+    for i in range(0, len(live), _HTTP_ID_CHUNK):
+        quoted = ", ".join(f"'{rid}'" for rid in live[i:i + _HTTP_ID_CHUNK])
         searches.append(restricted(f"attributes.run_id IN ({quoted})"))
     with ThreadPoolExecutor(max_workers=min(len(searches), _HTTP_PARALLEL)) as pool:
         found = list(pool.map(lambda f: _http_search(uri, list(names), f, include_deleted), searches))
