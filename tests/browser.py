@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Iterator
 
-import requests
-
-from stores import free_port
+from stores import free_port, healthy_subprocess
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -36,36 +32,13 @@ SHOTS = Path(os.environ.get("PODIUM_SHOTS", "/tmp/podium-shots"))
 def streamlit_server(tracking_uri: str, log_dir: Path) -> Iterator[str]:
     """``streamlit run app.py`` on a free port with ``MLFLOW_TRACKING_URI`` set; yields its URL."""
     port = free_port()
-    log_path = log_dir / f"streamlit-{port}.log"
-    log = open(log_path, "w")
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_DISABLE_TELEMETRY": "true"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited:\n{log_path.read_text()[-3000:]}")
-            try:
-                if requests.get(url + "/_stcore/health", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.3)
-        else:
-            raise RuntimeError("streamlit did not become healthy in 60 s")
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+           "--server.headless", "true", "--server.address", "127.0.0.1"]
+    with healthy_subprocess("streamlit", cmd, url + "/_stcore/health", log_dir / f"streamlit-{port}.log",
+                            env, timeout_s=60, cwd=ROOT):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @contextlib.contextmanager

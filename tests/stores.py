@@ -125,30 +125,25 @@ def mysql_database() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def mlflow_server(backend_uri: str, artifacts: Path) -> Iterator[str]:
-    """A real ``mlflow server`` subprocess on a free port, serving ``backend_uri``."""
-    port = free_port()
-    log = open(artifacts.parent / f"mlflow-server-{port}.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend_uri,
-         "--default-artifact-root", str(artifacts), "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "1"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"},
-    )
-    url = f"http://127.0.0.1:{port}"
+def healthy_subprocess(name: str, cmd: list[str], health_url: str, log_path: Path, env: dict,
+                       timeout_s: float = 90, cwd: Path | None = None) -> Iterator[subprocess.Popen]:
+    """Start ``cmd`` logging to ``log_path``, wait until ``health_url`` answers OK, stop it afterwards."""
+    log = open(log_path, "w")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
     try:
-        deadline = time.time() + 90
+        deadline = time.time() + timeout_s
         while time.time() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"mlflow server exited: {(artifacts.parent / f'mlflow-server-{port}.log').read_text()[-2000:]}")
+                raise RuntimeError(f"{name} exited:\n{log_path.read_text()[-3000:]}")
             try:
-                if requests.get(url + "/health", timeout=1).ok:
+                if requests.get(health_url, timeout=1).ok:
                     break
             except requests.RequestException:
-                time.sleep(0.3)
+                pass
+            time.sleep(0.3)
         else:
-            raise RuntimeError("mlflow server did not become healthy in 90 s")
-        yield url
+            raise RuntimeError(f"{name} did not become healthy in {timeout_s:g} s")
+        yield proc
     finally:
         proc.terminate()
         try:
@@ -156,6 +151,19 @@ def mlflow_server(backend_uri: str, artifacts: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@contextlib.contextmanager
+def mlflow_server(backend_uri: str, artifacts: Path) -> Iterator[str]:
+    """A real ``mlflow server`` subprocess on a free port, serving ``backend_uri``."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend_uri,
+           "--default-artifact-root", str(artifacts), "--host", "127.0.0.1", "--port", str(port),
+           "--workers", "1"]
+    with healthy_subprocess("mlflow server", cmd, url + "/health", artifacts.parent / f"mlflow-server-{port}.log",
+                            {**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"}):
+        yield url
 
 
 def populate_file_store(path: Path) -> dict[str, str]:
