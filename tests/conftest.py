@@ -178,3 +178,23 @@ def search_stores(tmp_path_factory):
             return cache[kind]
 
         yield get
+
+
+@pytest.fixture(scope="session")
+def champion_template(tmp_path_factory):
+    """(uri, ids) of the champion template store: real logged sklearn models, a real registry.
+    Read-only; tests that write take a copy (``champion_store.fresh_copy``)."""
+    import champion_store
+
+    return champion_store.template(tmp_path_factory)
+
+
+@pytest.fixture
+def champion_with_alias(champion_template, tmp_path):
+    """(uri, ids) of a private copy of the template whose 'tie-old' run is already @champion."""
+    import champion_store
+
+    uri, ids = champion_template
+    uri = champion_store.fresh_copy(uri, tmp_path / "store")
+    champion_store.register(uri, ids["tie-old"], alias="champion")
+    return uri, ids

@@ -16,9 +16,9 @@ LATENCY = "metrics.latency_ms < 50"
 FINISHED = "attributes.status = 'FINISHED'"
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    return cs.template(tmp_path_factory)
+@pytest.fixture
+def template(champion_template):
+    return champion_template
 
 
 @pytest.fixture

@@ -9,17 +9,9 @@ from podium import store
 from podium.cli import main
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    return cs.template(tmp_path_factory)
-
-
 @pytest.fixture
-def fresh(template, tmp_path):
-    uri, ids = template
-    uri = cs.fresh_copy(uri, tmp_path / "store")
-    cs.register(uri, ids["tie-old"], alias="champion")
-    return uri, ids
+def fresh(champion_with_alias):
+    return champion_with_alias
 
 
 def cli(uri, *extra, metric="f1", model=cs.MODEL, experiment=cs.EXP_A):
@@ -71,8 +63,8 @@ def test_bad_input_is_one_line_and_exit_2(fresh, capsys, kwargs, extra, message)
 
 
 @pytest.mark.parametrize("flag, created", [([], False), (["--create-model"], True)])
-def test_create_model_only_when_asked(template, tmp_path, capsys, flag, created):
-    uri = cs.fresh_copy(template[0], tmp_path / "store")
+def test_create_model_only_when_asked(champion_template, tmp_path, capsys, flag, created):
+    uri = cs.fresh_copy(champion_template[0], tmp_path / "store")
     code = cli(uri, *WHERE, "--apply", *flag, model="new-model")
     assert code == (0 if created else 2)
     assert store.registered_model_exists(uri, "new-model") is created

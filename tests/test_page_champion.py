@@ -9,17 +9,9 @@ from podium import champion as ch
 from podium import store
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    return cs.template(tmp_path_factory)
-
-
 @pytest.fixture
-def fresh(template, tmp_path):
-    uri, ids = template
-    uri = cs.fresh_copy(uri, tmp_path / "store")
-    cs.register(uri, ids["tie-old"], alias="champion")
-    return uri, ids
+def fresh(champion_with_alias):
+    return champion_with_alias
 
 
 def table(at, column):
