@@ -138,6 +138,20 @@ def test_parallel_coordinates_runs_without_the_colour_metric_are_grey_not_droppe
     assert [r["run"] for r in grey[0]] == ["run-1"]
 
 
+@pytest.mark.parametrize("metric, values, drawn_last", [
+    ("metrics.f1", [0.9, 0.2, 0.5, NAN], 0.9),  # higher is better: the best line is drawn last
+    ("metrics.val_loss", [0.9, 0.2, 0.5, NAN], 0.2),  # a loss: lower is better
+])
+def test_parallel_coordinates_draw_the_best_runs_on_top(metric, values, drawn_last):
+    df = frame(**{"params.x": ["a", "b", "c", "d"], metric: values})
+    spec = charts.parallel_coordinates(df, ["params.x", metric], color=metric).to_dict()
+    coloured = [rows for layer, rows in layers(spec)
+                if layer["mark"]["type"] == "rule" and rows and "c" in rows[0] and rows[0]["c"] is not None]
+    assert len(coloured) == 1
+    assert [r["c"] for r in coloured[0]][-1] == drawn_last
+    assert sorted(r["c"] for r in coloured[0]) == sorted(v for v in values if v == v)  # none dropped here
+
+
 def test_parallel_coordinates_of_no_runs_and_no_axes_do_not_fail():
     empty = frame(**{"metrics.a": pd.Series([], dtype=float)})
     assert charts.parallel_coordinates(empty, ["metrics.a"]).drawn == 0

@@ -302,6 +302,8 @@ def parallel_coordinates(
         if len(grey):
             layers.append(line_layer(grey, color=MISSING_COLOR, opacity=opacity, strokeWidth=1))
         direction = metric_direction(color)
+        # Canvas draws in data order: the best runs last, so they stay visible on top of the mass.
+        colored = colored.sort_values("c", ascending=direction != "min", kind="stable")
         layers.append(line_layer(colored, opacity=opacity, strokeWidth=1).encode(
             color=alt.Color("c:Q", title=column_label(color, all_cols),
                             scale=alt.Scale(scheme="viridis", reverse=direction == "min"),
