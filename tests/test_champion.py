@@ -291,3 +291,27 @@ def test_history_ignores_versions_podium_did_not_promote(fresh):
     cs.register(uri, ids["tie-old"], alias="champion")
     assert ch.promotion_history(uri, cs.MODEL) == []
     assert ch.promotion_history(uri, "no-such-model") == []
+
+
+def test_promotion_through_a_tracking_server(fresh, tmp_path):
+    """The same promotion, idempotency, audit trail and history through a real `mlflow server`:
+    Podium talks to the server's REST registry, never to its database."""
+    import stores
+
+    db_uri, ids = fresh
+    with stores.mlflow_server(db_uri, tmp_path / "server-artifacts") as url:
+        previous = cs.register(url, ids["tie-old"], alias="champion")
+        policy = ch.ChampionPolicy("f1", constraints=f"{LATENCY} and {FINISHED}")
+        dump = cs.registry_dump(db_uri)
+        plan = ch.plan_promotion(url, ranked(url, policy), cs.MODEL, user="ana")
+        assert plan.changes_anything and cs.registry_dump(db_uri) == dump  # the dry run wrote nothing
+        first = ch.apply_promotion(url, plan)
+        assert first.changed and first.created_version
+        champion = store.version_by_alias(url, cs.MODEL, "champion")
+        assert champion.run_id == ids["best"]
+        assert champion.tags[ch.TAG_BY] == "ana" and champion.tags[ch.TAG_PREVIOUS] == str(previous)
+        state = cs.registry_dump(db_uri)
+        again = ch.plan_promotion(url, ranked(url, policy), cs.MODEL, user="ana")
+        assert not again.changes_anything and not ch.apply_promotion(url, again).changed
+        assert cs.registry_dump(db_uri) == state
+        assert [h.run_id for h in ch.promotion_history(url, cs.MODEL)] == [ids["best"]]

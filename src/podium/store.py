@@ -441,7 +441,7 @@ def _load_runs_db(
 
 
 # --------------------------------------------------------------------------------------------
-# Fast path for tracking servers: MLflow's REST API (POST runs/search) with the largest page,
+# Fast path for tracking servers: MLflow's REST API (POST runs/search) in 1,000-run pages fetched a few at a time,
 # JSON parsed straight into columns, no Run objects. The server does the filtering itself.
 
 
