@@ -133,16 +133,19 @@ st.subheader(f"Selected runs ({len(selected)})")
 if not selected:
     st.info("Select runs in the table, the scatter or the box above to see their history and a diff.", icon=":material/touch_app:")
 else:
-    keep_valid("compare_history_metric", metrics, analysis.default_history_metric(metrics, primary))
+    logged = analysis.metrics_logged_by(loaded, selected[:20], metrics)
+    keep_valid("compare_history_metric", logged, analysis.default_history_metric(logged, primary))
     h1, _ = st.columns([1, 1])
-    hist_metric = h1.selectbox("Metric history", metrics, key="compare_history_metric", format_func=fmt)
+    hist_metric = h1.selectbox("Metric history", logged, key="compare_history_metric", format_func=fmt,
+                               help="Metrics logged by at least one of the selected runs.")
     try:
         hist = cached_history(uri, tuple(selected[:20]), hist_metric.removeprefix("metrics.")) if hist_metric else None
     except PodiumError as exc:
         st.error(str(exc), icon=":material/cloud_off:")
         hist = None
     if hist is not None:
-        st.altair_chart(charts.metric_history(hist, labels.to_dict(), fmt(hist_metric)).chart, width="stretch", key="compare_history")
+        if len(hist):
+            st.altair_chart(charts.metric_history(hist, labels.to_dict(), fmt(hist_metric)).chart, width="stretch", key="compare_history")
         without = [labels.get(r, r) for r in selected[:20] if r not in set(hist["run_id"])]
         if without:
             st.caption(f"No {fmt(hist_metric)} logged by " + ", ".join(without) + ".")

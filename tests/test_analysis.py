@@ -246,3 +246,20 @@ def test_merge_selection(current, widget, table, table_seen, chart, chart_seen, 
 ])
 def test_default_history_metric(metrics, primary, expected):
     assert analysis.default_history_metric(metrics, primary) == expected
+
+
+LOGGED = frame(**{"metrics.eval_loss": [0.3, NAN, NAN], "metrics.f1": [0.8, 0.7, NAN], "metrics.all_nan": [NAN, NAN, NAN]})
+ALL = ["metrics.eval_loss", "metrics.f1", "metrics.all_nan"]
+
+
+@pytest.mark.parametrize("run_ids, metrics, expected", [
+    (["r0"], ALL, ["metrics.eval_loss", "metrics.f1"]),
+    (["r1"], ALL, ["metrics.f1"]),  # a logistic regression: no loss history
+    (["r1", "r0"], ALL, ["metrics.eval_loss", "metrics.f1"]),
+    (["r2"], ALL, ALL),  # nothing logged: offer everything rather than nothing
+    (["gone"], ALL, ALL),
+    (["r0"], ["metrics.f1", "metrics.missing_column"], ["metrics.f1"]),
+    (["r0"], [], []),
+])
+def test_metrics_logged_by(run_ids, metrics, expected):
+    assert analysis.metrics_logged_by(LOGGED, run_ids, metrics) == expected

@@ -175,3 +175,15 @@ def test_history_names_the_selected_runs_that_did_not_log_the_metric(sqlite_awkw
     assert "No loss logged by nan-metric." in texts(at.caption)  # plain-rf has a 4-step loss
     at.selectbox(key="compare_history_metric").set_value("metrics.f1").run()
     assert "logged by" not in texts(at.caption)  # both logged f1
+
+
+def test_history_offers_only_metrics_the_selected_runs_logged(sqlite_awkward, open_app):
+    uri, ids = sqlite_awkward
+    at = open_app(uri, PAGE, query={"exp": [AWKWARD_EXPERIMENT]})
+    at.multiselect(key="compare_selected").set_value([ids["plain"]]).run()
+    assert at.selectbox(key="compare_history_metric").value == "metrics.loss"  # a loss curve first
+    at.multiselect(key="compare_selected").set_value([ids["unicode"]]).run()  # a run without a loss
+    assert not at.exception
+    box = at.selectbox(key="compare_history_metric")
+    assert set(box.options) == {"accuracy", "f1"} and box.value in {"metrics.accuracy", "metrics.f1"}
+    assert "logged by" not in texts(at.caption)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -346,3 +347,12 @@ def default_history_metric(metrics: list[str], primary: str | None) -> str | Non
     primary metric. ``best_*`` summaries are skipped."""
     stepwise = [m for m in metrics if _STEPWISE.search(m.removeprefix("metrics.")) and not m.startswith("metrics.best_")]
     return stepwise[0] if stepwise else (primary if primary in metrics else (metrics[0] if metrics else None))
+
+
+def metrics_logged_by(df: pd.DataFrame, run_ids: Iterable[str], metrics: list[str]) -> list[str]:
+    """The ``metrics`` that at least one of ``run_ids`` logged (a value in its row), in their order:
+    the metric-history choices for a selection. All of ``metrics`` when none has a value, so that a
+    selection whose every metric is NaN still offers something to look at."""
+    rows = df[df["run_id"].isin(set(run_ids))]
+    logged = [m for m in metrics if m in rows.columns and rows[m].notna().any()]
+    return logged or list(metrics)
