@@ -6,6 +6,8 @@ tests only read it. Tests that write make their own small stores with ``scale``.
 
 from __future__ import annotations
 
+import json
+
 import math
 import os
 import re
@@ -282,6 +284,22 @@ def test_registered_model_with_champion_and_a_challenger(demo):
     assert logged.source_run_id == champion.run_id
     loaded = mlflow.sklearn.load_model(_local(logged.artifact_location))
     assert loaded.predict_proba(sample).shape == (1, 2)
+
+
+def test_the_champion_was_promoted_by_policy_with_an_audit_trail(demo):
+    from podium import champion as ch
+    from podium.demo import CHAMPION_CONSTRAINT
+
+    history = ch.promotion_history(demo.uri, DEMO_MODEL)
+    assert [h.version for h in history] == [int(demo.summary.champion_version)]
+    record = history[0]
+    assert record.current and record.alias == CHAMPION_ALIAS and record.promoted_by == "alice"
+    assert json.loads(record.policy)["constraints"] == CHAMPION_CONSTRAINT
+    # The policy's winner: the best f1 among runs whose review passed.
+    fraud = demo.exp_runs(FRAUD_EXPERIMENT)
+    approved = fraud[fraud["tags.review"] == "approved"]
+    assert len(approved) >= 2 and (fraud["tags.review"] == "pending").any()
+    assert record.run_id == approved.sort_values("metrics.f1").iloc[-1]["run_id"]
 
 
 def test_seeding_restores_mlflow_global_state(demo):

@@ -42,6 +42,8 @@ DEMO_EXPERIMENTS = (FRAUD_EXPERIMENT, HOUSE_EXPERIMENT, WINE_EXPERIMENT)
 DEMO_MODEL = "fraud-detector"
 #: The alias the demo puts on one version of :data:`DEMO_MODEL`.
 CHAMPION_ALIAS = "champion"
+#: The demo team's promotion policy: best f1 among runs whose review passed (run tag ``review``).
+CHAMPION_CONSTRAINT = "tags.review = 'approved'"
 #: Metrics that measure wall-clock time and so differ from one seed to the next.
 NONDETERMINISTIC_METRICS = frozenset({"predict_latency_ms"})
 
@@ -550,8 +552,8 @@ class _Seeder:
         gb_models = self.finish(gb_runs, {r.name for r in self.best(gb_runs, "f1", 2)})
         self._end_parent(parent, gb_runs, clock, "f1")
 
-        # The champion is the runner-up forest, as if promoted a sprint ago: the best forest
-        # has a logged model but no version yet, so the Champion page has a real challenger.
+        # The champion is the runner-up forest, promoted by policy: the best forest has a logged
+        # model but no version and no review yet, so the Champion page has a real challenger.
         self.register({**lr_models, **rf_models, **gb_models},
                       [self.best(lr_runs, "f1", 1), self.best(rf_runs, "f1", 2)[-1:], self.best(gb_runs, "f1", 1)])
         self.report(name, t0)
@@ -569,7 +571,8 @@ class _Seeder:
         self.client.set_terminated(parent, "FINISHED", end_time=end)
 
     def register(self, model_uris: dict[str, str], picks: list[list[_Run]]) -> None:
-        """Register one model per family (baseline, candidate, challenger); the candidate is champion.
+        """Register one model per family (baseline, candidate, challenger), mark each run's review
+        (``approved``/``approved``/``pending``), then promote the best approved run to champion.
 
         Args:
             model_uris: ``{run name: models:/ URI}`` of the logged models.
@@ -587,7 +590,6 @@ class _Seeder:
         roles = [("baseline", "approved", "Logistic-regression baseline."),
                  ("candidate", "approved", "Random forest; validated on the eval set and promoted."),
                  ("challenger", "pending", "Gradient boosting from the gbm-sweep; awaiting review.")]
-        champion = None
         for (role, validation, text), pick in zip(roles, picks):
             if not pick or pick[0].name not in model_uris:
                 continue
@@ -597,14 +599,20 @@ class _Seeder:
                 DEMO_MODEL, source=source, run_id=r.run_id, description=f"{text} Run {r.name}.",
                 tags={"role": role, "validation_status": validation, "family": r.name.split("-")[0]},
                 model_id=source.removeprefix("models:/"))
+            self.client.set_tag(r.run_id, "review", validation)
             self.versions.append(str(mv.version))
-            if role == "candidate":
-                champion = mv.version
-        if champion is None and self.versions:
-            champion = self.versions[0]
-        if champion is not None:
-            self.client.set_registered_model_alias(DEMO_MODEL, CHAMPION_ALIAS, str(champion))
-            self.champion_version = str(champion)
+        self.champion_version = self.promote()
+
+    def promote(self) -> str:
+        """Put @champion on a version the way a team would: Podium's own promotion under a policy
+        (best f1 among reviewed runs), so the Champion page's history shows a real audit trail."""
+        from podium import champion
+
+        policy = champion.ChampionPolicy("f1", "max", constraints=CHAMPION_CONSTRAINT)
+        ranking = champion.evaluate(self.uri, [FRAUD_EXPERIMENT], policy, DEMO_MODEL, CHAMPION_ALIAS)
+        plan = champion.plan_promotion(self.uri, ranking, DEMO_MODEL, CHAMPION_ALIAS, user="alice", create_model=False)
+        result = champion.apply_promotion(self.uri, plan)
+        return str(result.version) if result.version is not None else ""
         self.say(f"  registered {DEMO_MODEL}: versions {', '.join(self.versions)}; "
                  f"@{CHAMPION_ALIAS} -> version {self.champion_version}")
 
