@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app_pages._common import (
+    EXPERIMENTS_KEY,
     cached_experiments,
     cached_runs,
     refresh_controls,
@@ -12,7 +13,7 @@ from app_pages._common import (
     tracking_uri,
 )
 from podium.errors import PodiumError
-from podium.filters import column_label
+from podium.filters import CompareQuery, column_label
 from podium.runs_table import key_columns, summary
 
 uri = tracking_uri()
@@ -37,20 +38,35 @@ if not experiments or all(e.run_count == 0 for e in experiments):
 
 names = [e.name for e in experiments]
 by_name = {e.name: e for e in experiments}
+if "runs_experiments" not in st.session_state:
+    # The URL's `exp` (as on /compare) first, then the experiments chosen on another page, then
+    # the experiment with the newest activity.
+    asked = CompareQuery.from_params({"exp": st.query_params.get_all("exp")}, names).experiments
+    unknown = [e for e in asked if e not in by_name]
+    if unknown:
+        st.warning("No experiment named " + ", ".join(repr(u) for u in unknown) + " in this store.", icon=":material/search_off:")
+    shared = [n for n in st.session_state.get(EXPERIMENTS_KEY, []) if n in by_name]
+    st.session_state["runs_experiments"] = ([e for e in asked if e in by_name] or shared
+                                            or [next(e.name for e in experiments if e.run_count)])
 top, refresh = st.columns([6, 1.5], vertical_alignment="bottom")
 chosen = top.multiselect(
     "Experiments",
     names,
-    default=[next(e.name for e in experiments if e.run_count)],
     key="runs_experiments",
     format_func=lambda n: f"{n}  ({by_name[n].run_count} runs)",
     help="Experiments are listed by last activity, newest first.",
 )
 refresh_controls(refresh, uri, chosen, key="runs")
 
+if st.query_params.get_all("exp") != chosen:  # a copied address opens the same experiments
+    if chosen:
+        st.query_params["exp"] = chosen
+    else:
+        del st.query_params["exp"]
 if not chosen:
     st.info("Pick one or more experiments to see their runs.", icon=":material/arrow_upward:")
     st.stop()
+st.session_state[EXPERIMENTS_KEY] = chosen
 
 try:
     with st.spinner("Loading runs…", show_time=True), runs_progress(sum(by_name[n].run_count for n in chosen)) as report:

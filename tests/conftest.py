@@ -99,9 +99,9 @@ def open_app():
         at.session_state["podium_tracking_uri"] = uri
         for k, v in (query or {}).items():
             at.query_params[k] = v
+        if page:  # a deep link: only that page runs, as when a browser opens its URL
+            at.switch_page(page)
         at.run()
-        if page:
-            at.switch_page(page).run()
         return at
 
     return _open

@@ -147,3 +147,16 @@ def test_refresh_also_brings_other_kept_selections_up_to_date(fresh_sqlite_uri, 
     at.multiselect(key="runs_experiments").set_value(["exp-a"]).run()
     assert not at.exception
     assert _table_names(at) == ["a-2", "a-1"]  # exp-a's kept frame was refreshed on its next use
+
+
+def test_experiments_from_the_url_and_shared_with_other_pages(sqlite_awkward, open_app):
+    uri, _ = sqlite_awkward
+    at = open_app(uri, query={"exp": [AWKWARD_EXPERIMENT, "no-such-experiment"]})
+    assert not at.exception
+    assert at.multiselect(key="runs_experiments").value == [AWKWARD_EXPERIMENT]
+    assert "No experiment named 'no-such-experiment'" in " ".join(w.value for w in at.warning)
+    at.multiselect(key="runs_experiments").set_value([SECOND_EXPERIMENT]).run()
+    assert at.query_params["exp"] in (SECOND_EXPERIMENT, [SECOND_EXPERIMENT])  # the address follows the picker
+    at.switch_page("app_pages/report.py").run()
+    assert not at.exception
+    assert at.multiselect(key="report_experiments").value == [SECOND_EXPERIMENT]
