@@ -50,14 +50,15 @@ def _tiny_model():
     return LogisticRegression().fit(np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1]))
 
 
-def build(base: Path) -> tuple[str, dict[str, str]]:
-    """Write the champion test store under ``base``; return (uri, {label: run_id})."""
+def build(base: Path, uri: str | None = None) -> tuple[str, dict[str, str]]:
+    """Write the champion test store (SQLite under ``base`` unless ``uri`` names another
+    database; artifacts under ``base``); return (uri, {label: run_id})."""
     import mlflow
     import mlflow.sklearn
     from mlflow import MlflowClient
     from mlflow.entities import Metric
 
-    uri = f"sqlite:///{base / 'mlflow.db'}"
+    uri = uri or f"sqlite:///{base / 'mlflow.db'}"
     client = MlflowClient(uri)
     exps = {name: client.create_experiment(name, artifact_location=(base / "artifacts" / name).as_uri())
             for name in (EXP_A, EXP_B)}

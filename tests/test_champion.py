@@ -315,3 +315,31 @@ def test_promotion_through_a_tracking_server(fresh, tmp_path):
         assert not again.changes_anything and not ch.apply_promotion(url, again).changed
         assert cs.registry_dump(db_uri) == state
         assert [h.run_id for h in ch.promotion_history(url, cs.MODEL)] == [ids["best"]]
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
+def test_ranking_and_promotion_on_database_backends(template, backend, tmp_path):
+    """PostgreSQL and MariaDB: the same ranking as on SQLite, then a promotion with its dry run,
+    audit trail, idempotency and history, all in the real database's registry tables."""
+    import stores
+
+    policy = ch.ChampionPolicy("f1", constraints=f"{LATENCY} and {FINISHED}", second_metric="auc")
+    sqlite_uri, sqlite_ids = template
+    expected = labels(sqlite_ids, ranked(sqlite_uri, policy).candidates_frame()["run_id"])
+    database = stores.postgres_database() if backend == "postgresql" else stores.mysql_database()
+    with database as uri:
+        uri, ids = cs.build(tmp_path, uri)
+        assert labels(ids, ranked(uri, policy).candidates_frame()["run_id"]) == expected
+        previous = cs.register(uri, ids["tie-old"], alias="champion")
+        dump = cs.registry_dump(uri)
+        plan = ch.plan_promotion(uri, ranked(uri, policy), cs.MODEL, user="ana")
+        assert plan.changes_anything and cs.registry_dump(uri) == dump  # the dry run wrote nothing
+        assert ch.apply_promotion(uri, plan).changed
+        champion = store.version_by_alias(uri, cs.MODEL, "champion")
+        assert champion.run_id == ids[expected[0]]
+        assert champion.tags[ch.TAG_PREVIOUS] == str(previous) and json.loads(champion.tags[ch.TAG_POLICY])["metric"] == "f1"
+        state = cs.registry_dump(uri)
+        again = ch.plan_promotion(uri, ranked(uri, policy), cs.MODEL, user="ana")
+        assert not again.changes_anything and not ch.apply_promotion(uri, again).changed
+        assert cs.registry_dump(uri) == state
+        assert [h.run_id for h in ch.promotion_history(uri, cs.MODEL)] == [ids[expected[0]]]
