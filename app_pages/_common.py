@@ -18,12 +18,29 @@ import streamlit as st
 
 from podium import store
 from podium.config import redact_uri, resolve_tracking_uri
+from podium.filters import column_label
 from podium.errors import PodiumError
 
 # Session-state keys shared between pages.
 STORE_KEY = "podium_tracking_uri"
 SELECTED_RUNS_KEY = "podium_selected_runs"  # list of run ids chosen on Runs/Compare, used by Report/Champion
 EXPERIMENTS_KEY = "podium_experiments"  # experiment names chosen last, shared across pages
+
+
+def run_columns_config(columns, among=None) -> dict:
+    """Column headers and formats of the runs tables: MLflow's column names shown the same way on
+    every page (``params.lr`` as ``lr``, ``duration_s`` as "Duration (s)"); a name kept whole
+    where ``among`` (default ``columns``) has it as both a param and a metric."""
+    config = {c: column_label(c, among if among is not None else columns) for c in columns}
+    config.update({
+        "experiment_name": st.column_config.TextColumn("Experiment"),
+        "status": st.column_config.TextColumn("Status"),
+        "start_time": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm"),
+        "end_time": st.column_config.DatetimeColumn("Ended", format="YYYY-MM-DD HH:mm"),
+        "duration_s": st.column_config.NumberColumn("Duration (s)", format="%.3g"),
+        "user": st.column_config.TextColumn("User"),
+    })
+    return {c: v for c, v in config.items() if c in set(columns)}
 
 
 def tracking_uri() -> str:

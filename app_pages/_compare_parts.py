@@ -9,7 +9,7 @@ import hashlib
 
 import streamlit as st
 
-from app_pages._common import EXPERIMENTS_KEY, SELECTED_RUNS_KEY, set_selected_runs
+from app_pages._common import EXPERIMENTS_KEY, SELECTED_RUNS_KEY, run_columns_config, set_selected_runs
 from podium import analysis, store
 from podium.filters import LINK_DISPLAY_REGEX, CompareQuery, column_label, mlflow_ui_base, run_links
 
@@ -132,15 +132,13 @@ def runs_table(runs, ui_base: str | None, selected: list[str]) -> None:
         shown = st.multiselect("Columns shown", all_cols, key="compare_columns",
                                format_func=lambda c: column_label(c, runs.columns))
     table = runs[["run_id", "run_name"] + shown].copy()
-    config = {"run_id": None, **{c: column_label(c, runs.columns) for c in shown}}
+    config = {"run_id": None, **run_columns_config(shown, runs.columns)}
     if ui_base:
         table["run_name"] = run_links(runs, ui_base).values
         config["run_name"] = st.column_config.LinkColumn("Run", display_text=LINK_DISPLAY_REGEX, pinned=True,
                                                          help="Opens the run in the MLflow UI")
     else:
         config["run_name"] = st.column_config.TextColumn("Run", pinned=True)
-    if "start_time" in shown:
-        config["start_time"] = st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm")
     ids = list(table["run_id"])
     epoch = st.session_state.get("compare_table_epoch", 0)
     key = f"compare_table_{hashlib.sha1(chr(31).join(ids).encode()).hexdigest()[:12]}_{epoch}"

@@ -7,13 +7,14 @@ from app_pages._common import (
     cached_experiments,
     cached_runs,
     refresh_controls,
+    run_columns_config,
     runs_progress,
     show_store_error,
     store_sidebar,
     tracking_uri,
 )
 from podium.errors import PodiumError
-from podium.filters import CompareQuery, column_label
+from podium.filters import CompareQuery
 from podium.runs_table import key_columns, summary
 
 uri = tracking_uri()
@@ -93,13 +94,5 @@ st.dataframe(
     hide_index=True,
     height=min(38 + 35 * len(runs), 640),
     placeholder="—",
-    column_config={
-        **{c: column_label(c, columns) for c in columns},
-        "run_name": st.column_config.TextColumn("Run", pinned=True),
-        "experiment_name": st.column_config.TextColumn("Experiment"),
-        "status": st.column_config.TextColumn("Status"),
-        "start_time": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm"),
-        "duration_s": st.column_config.NumberColumn("Duration (s)", format="%.3g"),
-        "user": st.column_config.TextColumn("User"),
-    },
+    column_config={**run_columns_config(columns), "run_name": st.column_config.TextColumn("Run", pinned=True)},
 )
