@@ -175,6 +175,9 @@ except PodiumError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
 if history:
-    st.dataframe(ch.history_frame(history), key="champion_history", hide_index=True, width="stretch")
+    st.dataframe(ch.history_frame(history), key="champion_history", hide_index=True, width="stretch",
+                 column_config={"version": st.column_config.NumberColumn(width="small"),
+                                "previous": st.column_config.TextColumn(width="small"),
+                                "policy": st.column_config.TextColumn(width="large")})
 else:
     st.caption(f"No promotion of {md(model_name)} recorded by Podium yet.")
