@@ -162,7 +162,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mlflow-50k", type=int, default=1, help="mlflow.search_runs repeats at 50k (0 skips; ~1 min and ~1.6 GB each)")
     parser.add_argument("--output", default=str(Path(__file__).resolve().parent / "RESULTS.md"))
     args = parser.parse_args(argv)
-    chosen = [s for s in SCENARIOS if not args.only or s in args.only.split(",")]
+    asked = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = [s for s in asked if s not in SCENARIOS]
+    if unknown:
+        parser.error(f"unknown scenario {', '.join(unknown)} (choose from {', '.join(SCENARIOS)})")
+    chosen = [s for s in SCENARIOS if not asked or s in asked]
     rows, notes = [], []
 
     def report(name, res, target):
