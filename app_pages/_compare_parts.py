@@ -146,4 +146,5 @@ def runs_table(runs, ui_base: str | None, selected: list[str]) -> None:
     chosen = set(selected)
     default = {"selection": {"rows": [i for i, r in enumerate(ids) if r in chosen], "columns": []}}
     st.dataframe(table, key=key, hide_index=True, column_config=config, on_select="rerun",
-                 selection_mode="multi-row", selection_default=default, height=320, placeholder="—")
+                 selection_mode="multi-row", selection_default=default, height=min(38 + 35 * max(len(table), 1), 320),
+                 placeholder="—")
