@@ -22,6 +22,24 @@ def cached_history(uri: str, run_ids: tuple[str, ...], metric: str):
     return store.load_metric_history(uri, list(run_ids), metric)
 
 
+@st.cache_data(ttl=60, show_spinner=False, max_entries=8)
+def cached_champions(uri: str) -> list[store.AliasedVersion]:
+    """Versions behind ``@champion`` in every registered model, for the charts to mark. The mark is
+    an extra: a store without a registry, or one that refuses, shows the page without it."""
+    try:
+        return store.champion_versions(uri)
+    except Exception:  # noqa: BLE001 - any registry failure only drops the mark
+        return []
+
+
+def select_runs(run_ids: list[str]) -> None:
+    """Add runs to the selection (a button's callback: runs before the page draws)."""
+    merged = list(dict.fromkeys(st.session_state.get(SELECTED_RUNS_KEY, []) + list(run_ids)))
+    set_selected_runs(merged)
+    st.session_state["compare_selected"] = merged
+    st.session_state["compare_table_epoch"] = st.session_state.get("compare_table_epoch", 0) + 1
+
+
 def first_load(names: list[str], experiments) -> CompareQuery:
     """Once per session, put the URL's state into the widgets; unknown experiments are named."""
     params = {k: st.query_params.get_all(k) for k in st.query_params}

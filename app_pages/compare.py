@@ -7,10 +7,12 @@ State lives in URL query parameters (``exp``, ``filter``, ``axes``, ``color``, `
 import streamlit as st
 
 from app_pages._common import (
-    cached_experiments, cached_runs, refresh_controls, runs_progress, show_store_error, store_sidebar, tracking_uri,
+    cached_experiments, cached_runs, refresh_controls, runs_progress, selected_runs, show_store_error, store_sidebar,
+    tracking_uri,
 )
 from app_pages._compare_parts import (
-    cached_history, first_load, keep_valid, runs_table, selection_box, ui_settings, write_query,
+    cached_champions, cached_history, first_load, keep_valid, runs_table, select_runs, selection_box, ui_settings,
+    write_query,
 )
 from podium import analysis, charts
 from podium.errors import FilterError, PodiumError
@@ -74,6 +76,18 @@ if runs.empty:
     st.warning("No runs match this filter. Loosen it, or clear the quick filters.", icon=":material/filter_alt_off:")
     st.stop()
 
+# --- the model the team ships: marked on the charts, kept in view when the filter leaves it out ---
+refs = analysis.reference_labels(cached_champions(uri), loaded, runs["run_id"])
+outside = loaded[loaded["run_id"].isin(set(refs) - set(runs["run_id"]))] if refs else None
+if refs:
+    r1, r2 = st.columns([4, 1], vertical_alignment="center")
+    names = analysis.run_labels(loaded[loaded["run_id"].isin(set(refs))])
+    r1.caption("★ " + "; ".join(f"{label}, run {names.get(r, r[:8])}" for r, label in refs.items())
+               + ": drawn as a black star and a dashed line, the run to beat.")
+    r2.button("Select it", key="compare_select_champion", icon=":material/star:", on_click=select_runs, args=(list(refs),),
+              disabled=set(refs) <= set(selected_runs()),
+              help="Add the champion's run to the selection, for its history and a diff against it.")
+
 # --- selection, shared with the Report and Champion pages -------------------------------------
 labels = analysis.run_labels(loaded)
 selected = selection_box(runs, loaded, labels)
@@ -96,7 +110,8 @@ color = a2.selectbox("Colour by", metrics, key="compare_color", persist_state="s
 keep_valid("compare_log_axes", axes, analysis.suggest_log_axes(runs, axes))
 log_axes = a3.multiselect("Log scale", axes, key="compare_log_axes", format_func=fmt)
 if axes:
-    pc = charts.parallel_coordinates(runs, axes, color=color, selected=selected, log_axes=log_axes)
+    pc = charts.parallel_coordinates(runs, axes, color=color, selected=selected, log_axes=log_axes,
+                                 reference=refs, reference_runs=outside)
     st.altair_chart(pc.chart, width="stretch", key="compare_parallel")
 else:
     st.info("Choose at least one axis.", icon=":material/view_column:")
@@ -120,7 +135,8 @@ x_dir = t[3].segmented_control(f"Better {fmt(x)}", ["max", "min"], default=analy
 y_dir = t[4].segmented_control(f"Better {fmt(y)}", ["max", "min"], default=analysis.metric_direction(y or ""), key=f"compare_y_dir_{y}", disabled=not use_pareto)
 if x and y:
     sc = charts.scatter(runs, x, y, color=s_color, size=size, log_x=log_x, log_y=log_y, selected=selected,
-                        pareto=(x_dir or "max", y_dir or "max") if use_pareto else None, tooltip=[primary] if primary else [])
+                        pareto=(x_dir or "max", y_dir or "max") if use_pareto else None, tooltip=[primary] if primary else [],
+                        reference=refs, reference_runs=outside)
     st.altair_chart(sc.chart, width="stretch", key="compare_scatter", on_select="rerun", selection_mode="pick")
     st.caption("Click a point to select its run; shift-click to add more; double-click to clear.")
     if sc.pareto is not None and len(sc.pareto):
@@ -152,7 +168,9 @@ else:
         if len(selected) > 20:
             st.caption(f"History of the first 20 of {len(selected)} selected runs.")
     b1, b2 = st.columns([1, 1], vertical_alignment="bottom")
-    baseline = b1.selectbox("Baseline for metric deltas", selected, key="compare_baseline", format_func=lambda r: labels.get(r, r))
+    keep_valid("compare_baseline", selected, next((r for r in selected if r in refs), selected[0]))
+    baseline = b1.selectbox("Baseline for metric deltas", selected, key="compare_baseline", format_func=lambda r: labels.get(r, r),
+                            help="The champion's run when it is selected.")
     show_all = b2.toggle("Show params that are the same", key="compare_diff_all")
     diff = analysis.diff_runs(loaded, selected, baseline, only_differing=not show_all)
     st.dataframe(diff.params, key="compare_diff_params", placeholder="—")

@@ -263,3 +263,25 @@ ALL = ["metrics.eval_loss", "metrics.f1", "metrics.all_nan"]
 ])
 def test_metrics_logged_by(run_ids, metrics, expected):
     assert analysis.metrics_logged_by(LOGGED, run_ids, metrics) == expected
+
+
+def _version(model, version, run_id, alias="champion"):
+    from podium.store import AliasedVersion
+
+    return AliasedVersion(model, alias, version, run_id)
+
+
+LOADED = frame(**{"metrics.f1": [0.1, 0.2, 0.3]})  # run ids r0, r1, r2
+
+
+@pytest.mark.parametrize("versions, shown, expected", [
+    ([], None, {}),
+    ([_version("fraud", "2", "r1")], None, {"r1": "@champion fraud v2"}),
+    ([_version("fraud", "2", "elsewhere")], None, {}),  # a champion from another experiment
+    ([_version("fraud", "2", None)], None, {}),  # a version without a run
+    ([_version("fraud", "2", "r1")], ["r0"], {"r1": "@champion fraud v2 (outside the filter)"}),
+    ([_version("a", "1", "r2"), _version("b", "7", "r2")], ["r2"], {"r2": "@champion a v1, @champion b v7"}),
+    ([_version("a", "1", "r0"), _version("b", "3", "r1")], None, {"r0": "@champion a v1", "r1": "@champion b v3"}),
+])
+def test_reference_labels(versions, shown, expected):
+    assert analysis.reference_labels(versions, LOADED, shown) == expected

@@ -274,3 +274,65 @@ def test_large_charts_serialise_without_altairs_row_limit():
     sc = charts.scatter(df, "metrics.a", "metrics.b", pareto=("max", "max"))
     assert sc.drawn == n and len(sc.pareto) == n  # a perfect trade-off: every run is on the front
     assert sc.to_dict()
+
+
+CHAMPION = {"r3": "@champion: churn v2 (run-3)"}
+
+
+@pytest.mark.parametrize("max_lines", [100, 10_000])  # sampled or not, the reference run is drawn
+def test_parallel_coordinates_draws_reference_runs_dashed_on_top(max_lines):
+    n = 500
+    df = frame(**{"metrics.acc": np.arange(n) / n, "metrics.loss": np.arange(n)[::-1] / n})
+    spec = charts.parallel_coordinates(df, ["metrics.acc", "metrics.loss"], color="metrics.acc",
+                                       max_lines=max_lines, reference=CHAMPION).to_dict()
+    dashed = [(layer, rows) for layer, rows in layers(spec) if layer["mark"].get("strokeDash")]
+    assert len(dashed) == 1 and dashed[0][0]["mark"]["color"] == charts.REFERENCE_COLOR
+    assert [r["run"] for r in dashed[0][1]] == ["run-3"]
+    assert "Dashed black: @champion: churn v2 (run-3)." in spec["title"]["subtitle"]
+
+
+@pytest.mark.parametrize("reference", [None, {}, {"not-a-run": "@champion"}])
+def test_parallel_coordinates_without_a_reference_in_the_frame(reference):
+    df = frame(**{"metrics.a": [1.0, 2.0], "metrics.b": [2.0, 1.0]})
+    spec = charts.parallel_coordinates(df, ["metrics.a", "metrics.b"], reference=reference).to_dict()
+    assert not [layer for layer, _ in layers(spec) if layer["mark"].get("strokeDash")]
+    assert not any("Dashed" in s for s in spec["title"]["subtitle"])
+
+
+@pytest.mark.parametrize("run, placed", [("r1", True), ("r4", False)])
+def test_scatter_stars_reference_runs_or_says_why_not(run, placed):
+    df = frame(**{"metrics.latency": [10.0, 20.0, 30.0, 40.0, NAN], "metrics.acc": [0.5, 0.9, 0.7, 0.8, 0.6]})
+    label = "@champion: churn v2"
+    spec = charts.scatter(df, "metrics.latency", "metrics.acc", reference={run: label}).to_dict()
+    stars = [rows for layer, rows in layers(spec) if layer["mark"].get("shape") == charts.STAR]
+    texts = [rows for layer, rows in layers(spec) if layer["mark"]["type"] == "text"]
+    if placed:
+        assert [r["run_id"] for r in stars[0]] == [run] and [r["ref"] for r in texts[0]] == [label]
+    else:
+        assert not stars and f"Not drawn for lack of a latency or acc value: {label}." in spec["title"]["subtitle"]
+
+
+def test_reference_runs_outside_the_frame_are_marks_only():
+    """A champion the filter leaves out: a dashed line and a star, not a run of the chart (not
+    counted, not on the Pareto front), and the axes stretch to reach it."""
+    df = frame(**{"metrics.latency": [10.0, 20.0], "metrics.acc": [0.5, 0.9]})
+    champion = pd.DataFrame({"run_id": ["c"], "run_name": ["champ"], "metrics.latency": [1.0], "metrics.acc": [0.99]})
+    label = {"c": "@champion m v1 (outside the filter)"}
+    pc = charts.parallel_coordinates(df, ["metrics.latency", "metrics.acc"], reference=label, reference_runs=champion)
+    spec = pc.to_dict()
+    assert pc.drawn == 2 and pc.total == 2 and spec["title"]["text"] == "Parallel coordinates · 2 runs"
+    dashed = [rows for layer, rows in layers(spec) if layer["mark"].get("strokeDash")]
+    plain = [r for layer, rows in layers(spec) if layer["mark"]["type"] == "rule" and not layer["mark"].get("strokeDash")
+             and rows and "sel" in rows[0] for r in rows]
+    assert {r["run"] for r in dashed[0]} == {"champ"} and "champ" not in {r["run"] for r in plain}
+    assert pc.axes[0].positions.tolist()[-1] == pytest.approx(0.0)  # latency 1.0 is the axis minimum
+    no_f1 = charts.parallel_coordinates(df, ["metrics.acc"], reference=label, reference_runs=champion.drop(columns="metrics.acc"))
+    assert no_f1.axes[0].na == 0  # the champion sits on the n/a band without being counted there
+    band = [r["t"] for layer, rows in layers(no_f1.to_dict()) if layer["mark"]["type"] == "text" for r in rows]
+    assert "n/a" in band and not any(t.startswith("n/a (") for t in band)
+    sc = charts.scatter(df, "metrics.latency", "metrics.acc", pareto=("min", "max"), reference=label, reference_runs=champion)
+    sspec = sc.to_dict()
+    assert sc.drawn == 2 and sc.total == 2 and "c" not in set(sc.pareto["run_id"])
+    points = [rows for layer, rows in layers(sspec) if layer["mark"]["type"] == "circle"]
+    stars = [rows for layer, rows in layers(sspec) if layer["mark"].get("shape") == charts.STAR]
+    assert {r["run_id"] for r in points[0]} == {"r0", "r1"} and [r["run_id"] for r in stars[0]] == ["c"]

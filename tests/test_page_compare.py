@@ -187,3 +187,26 @@ def test_history_offers_only_metrics_the_selected_runs_logged(sqlite_awkward, op
     box = at.selectbox(key="compare_history_metric")
     assert set(box.options) == {"accuracy", "f1"} and box.value in {"metrics.accuracy", "metrics.f1"}
     assert "logged by" not in texts(at.caption)
+
+
+def test_the_champion_is_marked_and_kept_in_view_when_the_filter_leaves_it_out(champion_template, tmp_path, open_app):
+    import champion_store as cs
+
+    uri, ids = champion_template
+    uri = cs.fresh_copy(uri, tmp_path / "store")
+    version = cs.register(uri, ids["tie-old"], alias="champion")
+    at = open_app(uri, PAGE, query={"exp": cs.EXP_A, "filter": "metrics.f1 > 0.88"})
+    assert not at.exception
+    label = f"@champion {cs.MODEL} v{version} (outside the filter)"
+    assert f"★ {label}, run tie-old:" in texts(at.caption)
+    assert ids["tie-old"] not in set(table(at)["run_id"])  # the table keeps to the filter
+    specs = charts(at)
+    assert f"Dashed black: {label}." in specs[0]["title"]["subtitle"]
+    from podium.charts import STAR
+
+    assert any(layer["mark"].get("shape") == STAR for layer in specs[1]["layer"])  # a star on the scatter
+    at.button(key="compare_select_champion").click().run()
+    assert not at.exception
+    assert ids["tie-old"] in at.session_state["podium_selected_runs"]
+    assert at.selectbox(key="compare_baseline").value == ids["tie-old"]  # deltas against the champion
+    assert at.button(key="compare_select_champion").disabled  # already selected

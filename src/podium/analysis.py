@@ -145,6 +145,26 @@ def group_stats(df: pd.DataFrame, by: str, metrics: list[str]) -> pd.DataFrame:
     return out.reset_index(drop=True)[columns]
 
 
+def reference_labels(versions: Iterable, loaded: pd.DataFrame, shown_ids: Iterable[str] | None = None) -> dict[str, str]:
+    """``{run id: label}`` of the registered versions (``model_name``, ``alias``, ``version``,
+    ``run_id``, as ``store.champion_versions`` gives) whose run is in ``loaded``: the model the
+    team ships, for the charts to mark. A run outside ``shown_ids`` (the filter) is labelled so.
+
+    >>> from types import SimpleNamespace as V
+    >>> reference_labels([V(model_name="m", alias="champion", version="2", run_id="r1")],
+    ...                  pd.DataFrame({"run_id": ["r1"]}), shown_ids=[])
+    {'r1': '@champion m v2 (outside the filter)'}
+    """
+    known = set(loaded["run_id"]) if "run_id" in loaded else set()
+    shown = set(shown_ids) if shown_ids is not None else known
+    out: dict[str, str] = {}
+    for v in versions:
+        if v.run_id in known:
+            label = f"@{v.alias} {v.model_name} v{v.version}"
+            out[v.run_id] = f"{out[v.run_id]}, {label}" if v.run_id in out else label
+    return {r: label + ("" if r in shown else " (outside the filter)") for r, label in out.items()}
+
+
 def run_labels(df: pd.DataFrame) -> pd.Series:
     """A readable, unique label per run (indexed by run id): the run name, or the id's first 8
     characters when there is no name; duplicate names get the short id appended."""

@@ -37,6 +37,10 @@ MAX_CATEGORY_LABELS = 30
 SELECTED_COLOR = "#e4007c"
 MISSING_COLOR = "#9ca3af"
 PARETO_COLOR = "#111827"
+REFERENCE_COLOR = "#111827"  # the model the team ships (a version behind an alias such as @champion)
+# A five-pointed star as an SVG path in Vega's unit square, for reference runs on a scatter.
+STAR = ("M0,-1L0.2245,-0.309L0.951,-0.309L0.363,0.118L0.588,0.809L0,0.382L-0.588,0.809L-0.363,0.118"
+        "L-0.951,-0.309L-0.2245,-0.309Z")
 NA_TEXT = "n/a"
 CANVAS = {"embedOptions": {"renderer": "canvas"}}
 
@@ -210,6 +214,8 @@ def parallel_coordinates(
     log_axes: list[str] | tuple[str, ...] = (),
     max_lines: int = MAX_LINES,
     height: int = 460,
+    reference: dict[str, str] | None = None,
+    reference_runs: pd.DataFrame | None = None,
 ) -> ChartResult:
     """Parallel coordinates over ``axes`` (params, metrics or attributes) of the runs in ``df``.
 
@@ -221,6 +227,10 @@ def parallel_coordinates(
         log_axes: Axes drawn on a log10 scale (ignored, with a note, unless all values are > 0).
         max_lines: Beyond this many runs draw the best quarter by ``color`` plus a random sample.
         height: Chart height in pixels.
+        reference: ``{run id: label}`` of runs to draw as dashed black lines on top, such as the
+            run behind the ``@champion`` model: what the others are measured against.
+        reference_runs: Rows of reference runs that are not in ``df`` (outside the filter): drawn
+            as reference lines only, not counted among the runs.
 
     Returns:
         A :class:`ChartResult` whose chart has a title stating how many runs sit on each n/a band
@@ -230,10 +240,24 @@ def parallel_coordinates(
     all_cols = list(df.columns)
     total = len(df)
     sel = set(selected)
-    rows, sample_note = choose_lines(df, color, sel, max_lines)
+    extra = reference_runs if reference_runs is not None and len(reference_runs) else None
+    if extra is not None:
+        extra = extra[extra["run_id"].isin(set(reference or {})) & ~extra["run_id"].isin(set(df["run_id"]))]
+    ids = set(df["run_id"]) | (set(extra["run_id"]) if extra is not None else set())
+    refs = {k: v for k, v in (reference or {}).items() if k in ids}
+    rows, sample_note = choose_lines(df, color, sel | set(refs), max_lines)
     sub = df.iloc[rows]
+    drawn = len(sub)
+    if extra is not None and len(extra):
+        sub = pd.concat([sub, extra], ignore_index=True)
     layouts = [layout_axis(sub[a], a, column_label(a, all_cols), log=a in log_axes) for a in axes]
+    if len(sub) > drawn:  # the bands count the runs of the chart, not reference runs outside it
+        for ax in layouts:
+            own = layout_axis(sub[ax.column].iloc[:drawn], ax.column, ax.label, log=ax.log)
+            ax.na, ax.pos_inf, ax.neg_inf = own.na, own.pos_inf, own.neg_inf
     notes = [sample_note] if sample_note else []
+    if refs:
+        notes.append("Dashed black: " + "; ".join(refs.values()) + ".")
     # Counts on the bands are of the runs drawn; say so when sampled.
     bands = [f"{ax.label} {ax.na:,}" for ax in layouts if ax.na]
     if bands:
@@ -242,6 +266,9 @@ def parallel_coordinates(
 
     labels = run_labels(sub).to_numpy() if len(sub) else np.array([], dtype=object)
     is_sel = sub["run_id"].isin(sel).to_numpy(dtype=bool) if len(sub) else np.array([], dtype=bool)
+    is_ref = sub["run_id"].isin(set(refs)).to_numpy(dtype=bool) if len(sub) else np.array([], dtype=bool)
+    only_ref = np.arange(len(sub)) >= drawn  # reference runs outside ``df``: the dashed line only
+    is_sel = is_sel & ~only_ref
     cvals = None
     if color and color in sub:
         cv = chart_numbers(sub[color])
@@ -253,20 +280,20 @@ def parallel_coordinates(
     for i in range(max(n_ax - 1, 0)):
         seg = {"x": np.full(len(sub), i, dtype=np.int16), "x2": np.full(len(sub), i + 1, dtype=np.int16),
                "y": layouts[i].positions.astype(np.float32), "y2": layouts[i + 1].positions.astype(np.float32),
-               "sel": is_sel}
+               "sel": is_sel, "ref": is_ref, "only_ref": only_ref}
         if cvals is not None:
             seg["c"] = cvals
         if with_tooltip:
             seg["run"] = labels
         segs.append(pd.DataFrame(seg))
     if n_ax == 1:  # one axis: no segments to draw, so draw the runs as ticks on it
-        seg = {"x": np.zeros(len(sub), dtype=np.int16), "y": layouts[0].positions.astype(np.float32), "sel": is_sel}
+        seg = {"x": np.zeros(len(sub), dtype=np.int16), "y": layouts[0].positions.astype(np.float32), "sel": is_sel, "ref": is_ref, "only_ref": only_ref}
         if cvals is not None:
             seg["c"] = cvals
         if with_tooltip:
             seg["run"] = labels
         segs.append(pd.DataFrame(seg))
-    lines = pd.concat(segs, ignore_index=True) if segs else pd.DataFrame({"x": [], "y": [], "sel": []})
+    lines = pd.concat(segs, ignore_index=True) if segs else pd.DataFrame({"x": [], "y": [], "sel": [], "ref": [], "only_ref": []})
     if cvals is not None:
         # Replace ±inf so Vega can colour them; they keep the scale's extreme colours.
         finite = lines["c"].replace([np.inf, -np.inf], np.nan)
@@ -292,10 +319,10 @@ def parallel_coordinates(
     if n_ax:
         frame = pd.DataFrame({"x": np.arange(n_ax), "y0": 0.0, "y1": 1.0})
         band = pd.DataFrame({"x": [-0.06], "x2": [n_ax - 1 + 0.5], "y": [NA_Y - 0.025], "y2": [NA_Y + 0.025]})
-        if any(ax.na for ax in layouts):
+        if any(ax.na or np.any(ax.positions == NA_Y) for ax in layouts):
             layers.append(alt.Chart(band).mark_rect(color="#f3f4f6").encode(x=X(), x2="x2:Q", y=Y(), y2="y2:Q"))
         layers.append(alt.Chart(frame).mark_rule(color="#6b7280", strokeWidth=1).encode(x=X(), y=Y("y0"), y2="y1:Q"))
-    plain = lines[~lines["sel"]] if len(lines) else lines
+    plain = lines[~lines["sel"] & ~lines["only_ref"]] if len(lines) else lines
     if cvals is not None:
         colored = plain[plain["c"].notna()]
         grey = plain[plain["c"].isna()]
@@ -313,6 +340,9 @@ def parallel_coordinates(
     chosen = lines[lines["sel"]] if len(lines) else lines
     if len(chosen):
         layers.append(line_layer(chosen, color=SELECTED_COLOR, opacity=1.0, strokeWidth=2.5))
+    ref_lines = lines[lines["ref"]] if len(lines) else lines
+    if len(ref_lines):
+        layers.append(line_layer(ref_lines, color=REFERENCE_COLOR, opacity=1.0, strokeWidth=2.5, strokeDash=[7, 4]))
 
     texts = []
     for i, ax in enumerate(layouts):
@@ -320,6 +350,8 @@ def parallel_coordinates(
             texts.append({"x": i, "y": y, "t": text, "k": "tick"})
         if ax.na:
             texts.append({"x": i, "y": NA_Y, "t": f"n/a ({ax.na:,})", "k": "band"})
+        elif np.any(ax.positions == NA_Y):  # only a reference run there
+            texts.append({"x": i, "y": NA_Y, "t": NA_TEXT, "k": "band"})
         if ax.pos_inf:
             texts.append({"x": i, "y": POS_INF_Y, "t": f"+inf ({ax.pos_inf:,})", "k": "band"})
         if ax.neg_inf:
@@ -341,12 +373,12 @@ def parallel_coordinates(
                       .encode(x=X(), y=Y(), text="t:N"))
 
     title = alt.TitleParams(
-        text=f"Parallel coordinates · {len(sub):,} of {total:,} runs" if len(sub) != total else f"Parallel coordinates · {total:,} runs",
+        text=f"Parallel coordinates · {drawn:,} of {total:,} runs" if drawn != total else f"Parallel coordinates · {total:,} runs",
         subtitle=notes or [""], anchor="start", fontSize=14, subtitleColor="#4b5563",
     )
     chart = alt.layer(*layers) if layers else alt.Chart(pd.DataFrame({"x": []})).mark_point()
     chart = chart.properties(height=height, title=title, usermeta=CANVAS).configure_view(stroke=None).configure_mark(aria=False)
-    return ChartResult(chart, total=total, drawn=len(sub), notes=notes, axes=layouts)
+    return ChartResult(chart, total=total, drawn=drawn, notes=notes, axes=layouts)
 
 
 def _placed(df: pd.DataFrame, column: str, log: bool) -> tuple[pd.Series, str, bool]:
@@ -371,8 +403,15 @@ def scatter(
     selected: list[str] | tuple[str, ...] = (),
     tooltip: list[str] | tuple[str, ...] = (),
     height: int = 420,
+    reference: dict[str, str] | None = None,
+    reference_runs: pd.DataFrame | None = None,
 ) -> ChartResult:
     """A scatter of runs: ``x``, ``y``, colour and size from any column, log axes, tooltips.
+
+    ``reference`` (``{run id: label}``, e.g. the run behind ``@champion``) marks runs with a black
+    star and their label, the point the others are measured against; ``reference_runs`` holds
+    such runs that are not in ``df`` (outside the filter): a star only, not a point, not counted
+    and not on the Pareto front.
 
     Clicking a point selects its run (a point selection named ``pick`` on ``run_id``; shift-click
     adds more). With ``pareto=(x_dir, y_dir)`` (``"max"``/``"min"``) the Pareto front of the two
@@ -381,6 +420,10 @@ def scatter(
     Runs without a drawable x or y (missing, ±inf, or ≤ 0 on a log axis) cannot be placed; the
     chart's subtitle says how many.
     """
+    n_runs = len(df)
+    if reference_runs is not None and len(reference_runs):
+        outside = reference_runs[reference_runs["run_id"].isin(set(reference or {})) & ~reference_runs["run_id"].isin(set(df["run_id"]))]
+        df = pd.concat([df, outside], ignore_index=True) if len(outside) else df
     all_cols = list(df.columns)
     xl, yl = column_label(x, all_cols), column_label(y, all_cols)
     data = pd.DataFrame({"run_id": df["run_id"].astype(str).values, "run": run_labels(df).values if len(df) else []})
@@ -402,11 +445,19 @@ def scatter(
         data[f"t{i}"] = df[col].astype(object).where(df[col].notna(), None).values
         extra_tips.append((f"t{i}", col, False))
     data["sel"] = data["run_id"].isin(set(selected))
+    refs = reference or {}
+    data["ref"] = data["run_id"].map(refs)
+    member = np.arange(len(data)) < n_runs  # False for reference runs outside ``df``
     ok = data["x"].notna() & data["y"].notna()
+    starred = data[ok & data["ref"].notna()]
+    unplaced = data.loc[~ok & data["ref"].notna(), "ref"].tolist()
+    data, ok = data[member], ok[member]
     shown = data[ok]
     missing = int((~ok).sum())
-    notes = [f"{missing:,} of {len(df):,} runs not drawn: no finite {xl} or {yl} value"
+    notes = [f"{missing:,} of {n_runs:,} runs not drawn: no finite {xl} or {yl} value"
              + (" (or ≤ 0 on a log axis)" if (xlog or ylog) else "") + "."] if missing else []
+    if unplaced:
+        notes.append(f"Not drawn for lack of a {xl} or {yl} value: {'; '.join(unplaced)}.")
 
     def axis(field_name: str, kind: str, title: str, log: bool):
         enc = alt.X if field_name == "x" else alt.Y
@@ -440,6 +491,13 @@ def scatter(
     rings = alt.Chart(shown[shown["sel"]]).mark_point(size=260, strokeWidth=2.5, color=SELECTED_COLOR, filled=False).encode(
         x=axis("x", xt, xl, xlog), y=axis("y", yt, yl, ylog))
     layers: list[alt.Chart] = [rings, points]
+    if len(starred):
+        where = {"x": axis("x", xt, xl, xlog), "y": axis("y", yt, yl, ylog)}
+        layers.append(alt.Chart(starred).mark_point(shape=STAR, size=420, filled=True, color=REFERENCE_COLOR,
+                                                    stroke="white", strokeWidth=1, opacity=1)
+                      .encode(**where, tooltip=[alt.Tooltip("ref:N", title="Reference"), alt.Tooltip("run:N", title="Run")]))
+        layers.append(alt.Chart(starred).mark_text(align="left", dx=13, fontSize=12, fontWeight="bold", color=REFERENCE_COLOR)
+                      .encode(**where, text="ref:N"))
 
     front = None
     if pareto and xt == "Q" and yt == "Q":
@@ -459,7 +517,7 @@ def scatter(
     title = alt.TitleParams(text=f"{yl} vs {xl} · {len(shown):,} runs", subtitle=notes or [""], anchor="start",
                             fontSize=14, subtitleColor="#4b5563")
     chart = alt.layer(*layers).properties(height=height, title=title, usermeta=CANVAS).configure_mark(aria=False)
-    return ChartResult(chart, total=len(df), drawn=len(shown), notes=notes, pareto=front)
+    return ChartResult(chart, total=n_runs, drawn=len(shown), notes=notes, pareto=front)
 
 
 def metric_history(history: pd.DataFrame, labels: dict[str, str], metric: str, height: int = 320) -> ChartResult:
