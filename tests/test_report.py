@@ -12,6 +12,7 @@ import io
 import pytest
 from markdown_it import MarkdownIt
 
+from podium import charts
 from podium.errors import FilterError, NotFoundError
 from podium.report import build_report, log_report_to_mlflow, write_report
 from podium.report.html import render_html
@@ -321,3 +322,16 @@ def test_write_report_md_writes_images_beside(report, tmp_path):
     files = write_report(report, tmp_path / "out.md", "md")
     assert [f.name for f in files] == ["out.md", "parallel.png", "scatter.png"]
     assert "](out_files/parallel.png)" in (tmp_path / "out.md").read_text()
+
+
+@pytest.mark.parametrize("filter_string, label", [
+    ("", f"@champion {MODEL_NAME} v1"),
+    ("metrics.score > 0.92", f"@champion {MODEL_NAME} v1 (outside the filter)"),  # 0.9: filtered out, still marked
+])
+def test_the_champion_is_marked_on_the_report_charts(report_store, filter_string, label):
+    uri, ids = report_store
+    r = build_report(uri, [EXPERIMENT], "score", "max", top=3, filter_string=filter_string)
+    parallel, scatter = (c.spec for c in r.charts)
+    assert f"Dashed black: {label}." in parallel["title"]["subtitle"]
+    stars = [layer for layer in scatter["layer"] if layer["mark"].get("shape") == charts.STAR]
+    assert len(stars) == 1 and [row["run_id"] for row in scatter["datasets"][stars[0]["data"]["name"]]] == [ids["champ"]]

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 import pandas as pd
 
 from podium import __version__, store
-from podium.analysis import default_axes, default_scatter, normalize_direction
+from podium.analysis import default_axes, default_scatter, normalize_direction, reference_labels
 from podium.config import redact_uri
 from podium.errors import NotFoundError, PodiumError
 from podium.filters import RunFilter, mlflow_ui_base, run_url, varying_columns
@@ -240,7 +240,10 @@ def build_report(
                      "and are not ranked (they are in the charts' n/a band).")
     if not len(runs):
         notes.append("No run matches: the leaderboard is empty.")
-    chart_specs = _charts(runs, metric_col, mode, list(best["run_id"])) if charts and len(runs) else []
+    # The champion is marked on the charts (dashed line, star), even when the filter leaves it out.
+    refs = reference_labels([champion] if champion else [], all_runs, runs["run_id"])
+    outside = all_runs[all_runs["run_id"].isin(set(refs) - set(runs["run_id"]))]
+    chart_specs = _charts(runs, metric_col, mode, list(best["run_id"]), refs, outside) if charts and len(runs) else []
     cards = _cards(tracking_uri, best, ui_base) if len(best) else []
     return Report(
         title=title.strip() or f"Best runs by {metric_col.removeprefix('metrics.')}",
@@ -327,14 +330,16 @@ def _champion(uri: str, alias: str, model_name: str | None, run_ids: set[str], u
     return ChampionInfo(v.model_name, v.alias, v.version, v.run_id, run_name, metrics, url)
 
 
-def _charts(runs: pd.DataFrame, metric_col: str, mode: str, best_ids: list[str]) -> list[ChartSpec]:
+def _charts(runs: pd.DataFrame, metric_col: str, mode: str, best_ids: list[str], refs: dict[str, str],
+            outside: pd.DataFrame) -> list[ChartSpec]:
     from podium import charts
 
     varying = varying_columns(runs, ("params.",))
     out = []
     axes = default_axes(runs, varying, metric_col)
     if len(axes) >= 2:
-        result = charts.parallel_coordinates(runs, axes, color=metric_col, selected=best_ids, height=380)
+        result = charts.parallel_coordinates(runs, axes, color=metric_col, selected=best_ids, height=380,
+                                             reference=refs, reference_runs=outside)
         out.append(ChartSpec("parallel", "Parallel coordinates", _spec(result), list(result.notes)))
     x, y = default_scatter(runs, metric_col, varying)
     if x and y and x != y:
@@ -343,7 +348,7 @@ def _charts(runs: pd.DataFrame, metric_col: str, mode: str, best_ids: list[str])
         x_dir = metric_direction(x) if x.startswith("metrics.") else None
         pareto = (x_dir, mode) if x_dir else None
         result = charts.scatter(runs, x, y, color=metric_col, selected=best_ids, pareto=pareto,
-                                tooltip=["run_name", metric_col, x], height=360)
+                                tooltip=["run_name", metric_col, x], height=360, reference=refs, reference_runs=outside)
         out.append(ChartSpec("scatter", "Scatter", _spec(result), list(result.notes)))
     return out
 
