@@ -217,6 +217,8 @@ def test_default_axes_put_params_set_on_most_runs_first_and_seeds_last():
     (["1", "50"], []),
     (["0", "1e-4", "10"], []),  # zero: no log scale
     ([None, "1e-5", "1"], ["params.v"]),
+    (["1", "100"], ["params.v"]),  # exactly 100×
+    (["0.85", "1.7976931348623157e308"], ["params.v"]),  # an inf as SQL stores keep it: no overflow
 ])
 def test_suggest_log_axes(values, expected):
     assert analysis.suggest_log_axes(frame(**{"params.v": values}), ["params.v"]) == expected

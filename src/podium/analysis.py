@@ -341,7 +341,7 @@ def suggest_log_axes(df: pd.DataFrame, columns: list[str], min_ratio: float = 10
             continue
         v = numeric_values(df[c]).to_numpy(dtype=float)
         v = v[np.isfinite(v)]
-        if v.size >= 2 and (v > 0).all() and v.max() / v.min() >= min_ratio:
+        if v.size >= 2 and (v > 0).all() and np.log10(v.max()) - np.log10(v.min()) >= math.log10(min_ratio):
             out.append(c)
     return out
 
