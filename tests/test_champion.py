@@ -186,6 +186,23 @@ def test_promotion_sets_alias_on_the_winners_version(fresh, registered_before):
         assert best_versions[0].source.startswith("models:/m-")
 
 
+@pytest.mark.parametrize("env", [None, "sqlite:///the-store-the-app-was-started-on.db"])
+def test_promotion_leaves_mlflows_process_state_as_it_was(fresh, monkeypatch, env):
+    """Registering a version points MLflow's process-global URI at the store for a moment; after
+    it, the environment is as before: a web app keeps the store it was started on."""
+    import stores
+
+    if env is None:
+        monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    else:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", env)
+    before = stores.global_mlflow_state()
+    uri, _ = fresh
+    _, result = _promote(uri, ch.ChampionPolicy("f1", constraints=f"{LATENCY} and {FINISHED}"))
+    assert result.created_version  # the registering path, the one that touches the globals
+    assert stores.global_mlflow_state() == before
+
+
 @pytest.mark.parametrize("policy", [
     ch.ChampionPolicy("f1", constraints=f"{LATENCY} and {FINISHED}"),
     ch.ChampionPolicy("f1", constraints="metrics.f1 < 0.5"),  # the MLflow 2-style legacy run wins

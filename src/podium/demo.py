@@ -204,32 +204,18 @@ def _quiet() -> Iterator[None]:
 
 @contextlib.contextmanager
 def _fluent_uri(uri: str) -> Iterator[None]:
-    """Point MLflow's fluent API (needed by ``log_model``) at ``uri``; restore it afterwards.
-
-    ``mlflow.set_tracking_uri`` also writes ``MLFLOW_TRACKING_URI`` into the environment, so the
-    previous values and the environment are both put back exactly as they were.
-    """
+    """Point MLflow's fluent API (needed by ``log_model``) at ``uri``; restore it afterwards
+    (globals and environment, see :func:`podium.store.process_tracking_uri`)."""
     import mlflow
-    from mlflow.tracking._model_registry import utils as registry_utils
-    from mlflow.tracking._tracking_service import utils as tracking_utils
 
-    env_keys = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
-    saved_env = {k: os.environ.get(k) for k in env_keys}
-    saved_tracking, saved_registry = tracking_utils._tracking_uri, registry_utils._registry_uri
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    try:
-        yield
-    finally:
-        while mlflow.active_run() is not None:  # only if log_model failed half-way
-            mlflow.end_run("FAILED")
-        mlflow.set_tracking_uri(saved_tracking)
-        mlflow.set_registry_uri(saved_registry)
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    from podium.store import process_tracking_uri
+
+    with process_tracking_uri(uri):
+        try:
+            yield
+        finally:
+            while mlflow.active_run() is not None:  # only if log_model failed half-way
+                mlflow.end_run("FAILED")
 
 
 @contextlib.contextmanager

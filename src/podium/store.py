@@ -1215,7 +1215,36 @@ def log_report(tracking_uri: str | None, experiment: str, files: list[tuple[str,
 # (register a version, set the alias, audit tags). Every write here is called only by
 # podium.champion.apply_promotion, after the user confirmed (page) or passed --apply (CLI).
 
-_global_uri_lock = threading.Lock()
+_global_uri_lock = threading.RLock()  # re-entrant: the demo nests promotion inside its own block
+_URI_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
+
+@contextlib.contextmanager
+def process_tracking_uri(uri: str) -> Iterator[None]:
+    """Point MLflow's process-global tracking and registry URIs at ``uri`` for a block, then put
+    everything back exactly: the globals and the ``MLFLOW_TRACKING_URI``/``MLFLOW_REGISTRY_URI``
+    environment variables, which ``mlflow.set_tracking_uri`` writes (and, restoring an unset
+    global, deletes: a web app would then lose the store it was started on).
+    """
+    import mlflow
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    with _global_uri_lock:
+        saved_env = {k: os.environ.get(k) for k in _URI_ENV}
+        saved_tracking, saved_registry = tracking_utils._tracking_uri, registry_utils._registry_uri
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        try:
+            yield
+        finally:
+            mlflow.set_tracking_uri(saved_tracking)
+            mlflow.set_registry_uri(saved_registry)
+            for key, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 # MLflow 2 records each log_model call in this run tag (a JSON list); MLflow 3 does not.
 LOG_MODEL_HISTORY_TAG = "tags.mlflow.log-model.history"
 
@@ -1374,12 +1403,10 @@ def register_run_model(tracking_uri: str | None, name: str, model: RunModel) -> 
     existing = [v for v in model_versions(tracking_uri, name) if v.run_id == model.run_id]
     if existing:
         return existing[0], False
-    from mlflow.tracking._tracking_service.utils import _use_tracking_uri
-
-    with _client(tracking_uri) as client, _global_uri_lock:
+    with _client(tracking_uri) as client:
         # MLflow's SQL registry resolves a ``models:/`` source through the process-global
         # tracking URI (its own TODO says so), so point it at this store for this call only.
-        with _use_tracking_uri(_prepare_uri(tracking_uri)):
+        with process_tracking_uri(_prepare_uri(tracking_uri)):
             mv = client.create_model_version(name, source=model.source, run_id=model.run_id, model_id=model.model_id)
         rm = client.get_registered_model(name)
         return _registry_version(mv, rm.aliases or {}), True
