@@ -203,9 +203,25 @@ def test_default_scatter(columns, x):
     assert analysis.default_scatter(df, "metrics.acc", varying) == (x, "metrics.acc")
 
 
+@pytest.mark.parametrize("columns, expected", [
+    # a sweep parent's own params: one value, on one run of four -> left out
+    ({"params.lr": ["0.1", "0.3", None, "0.2"], "params.n_candidates": [None, None, "13", None]}, ["params.lr"]),
+    # one value on every run but the parent: left out too
+    ({"params.lr": ["0.1", "0.3", None, "0.2"], "params.random_state": ["42", "42", None, "42"]}, ["params.lr"]),
+    # values that differ, however few runs have them: kept
+    ({"params.lr": ["0.1", "0.3", None, "0.2"], "params.rare": [None, None, "a", "b"]}, ["params.lr", "params.rare"]),
+    # nothing else varies: kept rather than no axis at all
+    ({"params.n_candidates": [None, None, "13", None]}, ["params.n_candidates"]),
+])
+def test_default_axes_leave_out_params_that_vary_only_by_being_missing(columns, expected):
+    df = frame(**columns, **{"metrics.f1": [0.1, 0.2, 0.3, 0.4]})
+    varying = [c for c in df.columns if c.startswith("params.")]
+    assert analysis.default_axes(df, varying, "metrics.f1") == expected + ["metrics.f1"]
+
+
 def test_default_axes_put_params_set_on_most_runs_first_and_seeds_last():
-    df = frame(**{"params.a_rare": ["1", None, None], "params.seed": ["1", "2", "3"], "params.model": ["x", "y", "x"],
-                  "metrics.f1": [0.1, 0.2, 0.3]})
+    df = frame(**{"params.a_rare": ["1", "2", None, None, None], "params.seed": ["1", "2", "3", "4", "5"],
+                  "params.model": ["x", "y", "x", "x", "y"], "metrics.f1": [0.1, 0.2, 0.3, 0.4, 0.5]})
     axes = analysis.default_axes(df, ["params.a_rare", "params.model", "params.seed"], "metrics.f1", max_params=2)
     assert axes == ["params.model", "params.a_rare", "metrics.f1"]
 
@@ -287,3 +303,15 @@ LOADED = frame(**{"metrics.f1": [0.1, 0.2, 0.3]})  # run ids r0, r1, r2
 ])
 def test_reference_labels(versions, shown, expected):
     assert analysis.reference_labels(versions, LOADED, shown) == expected
+
+
+@pytest.mark.parametrize("columns, expected", [
+    ({"params.model": ["rf", "gbm", "rf", None], "params.lr": ["0.1", "0.2", "0.3", None]}, "params.model"),
+    ({"params.search": [None, None, None, "grid"], "params.lr": ["0.1", "0.2", "0.3", None]}, None),  # parent-only
+    ({"params.search": [None, None, None, "grid"]}, "params.search"),  # the only thing that varies
+    ({"params.opt": [str(i) + "x" for i in range(4)]}, "params.opt"),
+    ({"params.lr": ["0.1", "0.2", "0.3", "0.4"]}, None),  # numbers colour by scale, not by category
+])
+def test_default_color_param(columns, expected):
+    df = frame(**columns)
+    assert analysis.default_color_param(df, [c for c in df.columns if c.startswith("params.")]) == expected

@@ -205,6 +205,16 @@ def test_small_data_seeds_show_variance(demo):
         assert group["metrics.accuracy"].std() > 0  # ... different scores
 
 
+def test_model_families_are_spelled_alike_in_every_experiment(demo):
+    """Compared across experiments, one family must be one category, not two."""
+    models = set(demo.runs["params.model"].dropna())
+    by_key = {}
+    for m in models:
+        by_key.setdefault(m.replace("-", "_").lower(), set()).add(m)
+    assert all(len(spellings) == 1 for spellings in by_key.values()), by_key
+    assert {"logistic_regression", "random_forest"} <= models
+
+
 # --------------------------------------------------------------------------------------------
 # Datasets, models, registry
 

@@ -280,11 +280,25 @@ def _coverage(df: pd.DataFrame, column: str) -> float:
     return round(float(df[column].notna().mean()), 1) if len(df) else 0.0
 
 
+def informative_params(df: pd.DataFrame, varying_params: list[str]) -> list[str]:
+    """The varying params that take two or more values, or all of them when none does.
+
+    A param with one value wherever it is set "varies" only by being missing: a sweep parent's
+    ``n_candidates``, or ``random_state = 42`` on every run but the parent. It tells little next
+    to params whose values differ, so chart defaults leave it out (the pickers still offer it)."""
+    multi = [c for c in varying_params if df[c].dropna().astype(str).nunique() > 1]
+    return multi or list(varying_params)
+
+
 def default_axes(df: pd.DataFrame, varying_params: list[str], primary: str | None, max_params: int = 6) -> list[str]:
     """Parallel-coordinates axes by default: up to ``max_params`` of the params that vary, those
-    set on most runs first (seed-like params last), then the primary metric."""
+    set on most runs first (seed-like params last), then the primary metric.
+
+    Params that vary only by being missing are left out when others remain (see
+    :func:`informative_params`)."""
     if varying_params:
-        ranked = sorted(varying_params, key=lambda c: (bool(_SEED_LIKE.search(c.removeprefix("params."))), -_coverage(df, c)))
+        informative = informative_params(df, varying_params)
+        ranked = sorted(informative, key=lambda c: (bool(_SEED_LIKE.search(c.removeprefix("params."))), -_coverage(df, c)))
         axes = ranked[:max_params]
     else:
         axes = [c for c in chart_columns(df) if c.startswith("metrics.") and c != primary][:3]
@@ -350,7 +364,7 @@ def default_color_param(df: pd.DataFrame, varying_params: list[str], max_values:
     """A categorical param to colour a scatter by: a varying param that is not a number, has at
     most ``max_values`` distinct values (a model family, an optimizer), set on the most runs."""
     candidates = []
-    for c in varying_params:
+    for c in informative_params(df, varying_params):
         present = df[c].dropna()
         if present.empty or numeric_values(present).notna().all():
             continue

@@ -710,17 +710,20 @@ class _Seeder:
         clock = _Clock(self.epoch)
         repo = "https://git.example.com/research/small-data"
         seeds = list(range(max(2, math.ceil(25 * self.scale))))
+        # (run-name family, params.model as the other experiments spell it, hyperparameters, model)
         families = [
-            ("logreg", {"C": 1.0}, lambda s: make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))),
-            ("random-forest", {"n_estimators": 40}, lambda s: RandomForestClassifier(n_estimators=40, random_state=s, n_jobs=1)),
-            ("svc", {"C": 1.0, "kernel": "rbf"}, lambda s: make_pipeline(StandardScaler(), SVC(C=1.0, kernel="rbf"))),
+            ("logreg", "logistic_regression", {"C": 1.0},
+             lambda s: make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))),
+            ("random-forest", "random_forest", {"n_estimators": 40},
+             lambda s: RandomForestClassifier(n_estimators=40, random_state=s, n_jobs=1)),
+            ("svc", "svc", {"C": 1.0, "kernel": "rbf"}, lambda s: make_pipeline(StandardScaler(), SVC(C=1.0, kernel="rbf"))),
         ]
-        for family, hyper, factory in families:
+        for family, model_name, hyper, factory in families:
             tags = {"team": "research", "owner": "farah", "stage": "study", "purpose": "seed-variance",
                     "mlflow.user": "farah", "mlflow.source.type": "LOCAL", "mlflow.source.name": "seed_study.py",
                     "mlflow.source.git.commit": _commit(repo, family), "mlflow.source.git.repoURL": repo,
                     "mlflow.source.git.branch": "main"}
-            base = {"model": family, **hyper, "test_size": 0.3}
+            base = {"model": model_name, **hyper, "test_size": 0.3}
             parent, _ = self.start(exp, name, f"seed-study-{family}", clock, {**base, "n_seeds": len(seeds)}, tags, [],
                                    note=f"{family} with fixed hyperparameters over {len(seeds)} seeds; "
                                         "children hold one seed each, the parent the mean and spread.")
