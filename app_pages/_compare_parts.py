@@ -33,10 +33,13 @@ def cached_champions(uri: str) -> list[store.AliasedVersion]:
 
 
 def select_runs(run_ids: list[str]) -> None:
-    """Add runs to the selection (a button's callback: runs before the page draws)."""
+    """Add runs to the selection and make the first the diff's baseline (a button's callback:
+    runs before the page draws)."""
     merged = list(dict.fromkeys(st.session_state.get(SELECTED_RUNS_KEY, []) + list(run_ids)))
     set_selected_runs(merged)
     st.session_state["compare_selected"] = merged
+    if run_ids:
+        st.session_state["compare_baseline"] = run_ids[0]
     st.session_state["compare_table_epoch"] = st.session_state.get("compare_table_epoch", 0) + 1
 
 
@@ -160,9 +163,13 @@ def runs_table(runs, ui_base: str | None, selected: list[str]) -> None:
     ids = list(table["run_id"])
     epoch = st.session_state.get("compare_table_epoch", 0)
     key = f"compare_table_{hashlib.sha1(chr(31).join(ids).encode()).hexdigest()[:12]}_{epoch}"
-    st.session_state["compare_table_ids"], st.session_state["compare_table_key"] = ids, key
     chosen = set(selected)
     default = {"selection": {"rows": [i for i, r in enumerate(ids) if r in chosen], "columns": []}}
+    if key != st.session_state.get("compare_table_key"):
+        # A new table starts at its default rows: that is what it will report as "selected" from
+        # now on, so it is what was last seen, not a change for merge_selection to act on.
+        st.session_state["compare_table_seen"] = [r for r in ids if r in chosen]
+    st.session_state["compare_table_ids"], st.session_state["compare_table_key"] = ids, key
     st.dataframe(table, key=key, hide_index=True, column_config=config, on_select="rerun",
                  selection_mode="multi-row", selection_default=default, height=min(38 + 35 * max(len(table), 1), 320),
                  placeholder="—")
