@@ -77,19 +77,17 @@ if runs.empty:
     st.stop()
 
 # --- the model the team ships: marked on the charts, kept in view when the filter leaves it out ---
+labels = analysis.run_labels(loaded)
 refs = analysis.reference_labels(cached_champions(uri), loaded, runs["run_id"])
-outside = loaded[loaded["run_id"].isin(set(refs) - set(runs["run_id"]))] if refs else None
 if refs:
     r1, r2 = st.columns([4, 1], vertical_alignment="center")
-    names = analysis.run_labels(loaded[loaded["run_id"].isin(set(refs))])
-    r1.caption("★ " + "; ".join(f"{label}, run {names.get(r, r[:8])}" for r, label in refs.items())
+    r1.caption("★ " + "; ".join(f"{label}, run {labels.get(r, r[:8])}" for r, label in refs.items())
                + ": drawn as a black star and a dashed line, the run to beat.")
     r2.button("Select it", key="compare_select_champion", icon=":material/star:", on_click=select_runs, args=(list(refs),),
               disabled=set(refs) <= set(selected_runs()),
               help="Add the champion's run to the selection, for its history and a diff against it.")
 
 # --- selection, shared with the Report and Champion pages -------------------------------------
-labels = analysis.run_labels(loaded)
 selected = selection_box(runs, loaded, labels)
 varying = varying_columns(runs)
 primary = analysis.primary_metric(runs)
@@ -111,7 +109,7 @@ keep_valid("compare_log_axes", axes, analysis.suggest_log_axes(runs, axes))
 log_axes = a3.multiselect("Log scale", axes, key="compare_log_axes", format_func=fmt)
 if axes:
     pc = charts.parallel_coordinates(runs, axes, color=color, selected=selected, log_axes=log_axes,
-                                 reference=refs, reference_runs=outside)
+                                 reference=refs, reference_runs=loaded)
     st.altair_chart(pc.chart, width="stretch", key="compare_parallel")
 else:
     st.info("Choose at least one axis.", icon=":material/view_column:")
@@ -136,7 +134,7 @@ y_dir = t[4].segmented_control(f"Better {fmt(y)}", ["max", "min"], default=analy
 if x and y:
     sc = charts.scatter(runs, x, y, color=s_color, size=size, log_x=log_x, log_y=log_y, selected=selected,
                         pareto=(x_dir or "max", y_dir or "max") if use_pareto else None, tooltip=[primary] if primary else [],
-                        reference=refs, reference_runs=outside)
+                        reference=refs, reference_runs=loaded)
     st.altair_chart(sc.chart, width="stretch", key="compare_scatter", on_select="rerun", selection_mode="pick")
     st.caption("Click a point to select its run; shift-click to add more; double-click to clear.")
     if sc.pareto is not None and len(sc.pareto):

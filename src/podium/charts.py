@@ -206,6 +206,16 @@ def choose_lines(df: pd.DataFrame, color: str | None, selected: set[str], max_li
     return drawn, note
 
 
+def _outside_references(df: pd.DataFrame, reference: dict[str, str] | None, reference_runs: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The rows of ``reference_runs`` that are reference runs missing from ``df`` (the filter left
+    them out), or None when there are none."""
+    if not reference or reference_runs is None or not len(reference_runs):
+        return None
+    ids = reference_runs["run_id"]
+    rows = reference_runs[ids.isin(set(reference)) & ~ids.isin(set(df["run_id"]))]
+    return rows if len(rows) else None
+
+
 def parallel_coordinates(
     df: pd.DataFrame,
     axes: list[str],
@@ -229,8 +239,8 @@ def parallel_coordinates(
         height: Chart height in pixels.
         reference: ``{run id: label}`` of runs to draw as dashed black lines on top, such as the
             run behind the ``@champion`` model: what the others are measured against.
-        reference_runs: Rows of reference runs that are not in ``df`` (outside the filter): drawn
-            as reference lines only, not counted among the runs.
+        reference_runs: A frame holding the reference runs (e.g. every loaded run); those not in
+            ``df`` (outside the filter) are drawn as reference lines only, not counted.
 
     Returns:
         A :class:`ChartResult` whose chart has a title stating how many runs sit on each n/a band
@@ -240,21 +250,20 @@ def parallel_coordinates(
     all_cols = list(df.columns)
     total = len(df)
     sel = set(selected)
-    extra = reference_runs if reference_runs is not None and len(reference_runs) else None
-    if extra is not None:
-        extra = extra[extra["run_id"].isin(set(reference or {})) & ~extra["run_id"].isin(set(df["run_id"]))]
+    extra = _outside_references(df, reference, reference_runs)
     ids = set(df["run_id"]) | (set(extra["run_id"]) if extra is not None else set())
     refs = {k: v for k, v in (reference or {}).items() if k in ids}
     rows, sample_note = choose_lines(df, color, sel | set(refs), max_lines)
     sub = df.iloc[rows]
     drawn = len(sub)
-    if extra is not None and len(extra):
+    if extra is not None:
         sub = pd.concat([sub, extra], ignore_index=True)
     layouts = [layout_axis(sub[a], a, column_label(a, all_cols), log=a in log_axes) for a in axes]
-    if len(sub) > drawn:  # the bands count the runs of the chart, not reference runs outside it
-        for ax in layouts:
-            own = layout_axis(sub[ax.column].iloc[:drawn], ax.column, ax.label, log=ax.log)
-            ax.na, ax.pos_inf, ax.neg_inf = own.na, own.pos_inf, own.neg_inf
+    for ax in layouts:  # the bands count the runs of the chart, not reference runs outside it
+        outside = ax.positions[drawn:]
+        ax.na -= int((outside == NA_Y).sum())
+        ax.pos_inf -= int((outside == POS_INF_Y).sum())
+        ax.neg_inf -= int((outside == NEG_INF_Y).sum())
     notes = [sample_note] if sample_note else []
     if refs:
         notes.append("Dashed black: " + "; ".join(refs.values()) + ".")
@@ -409,9 +418,9 @@ def scatter(
     """A scatter of runs: ``x``, ``y``, colour and size from any column, log axes, tooltips.
 
     ``reference`` (``{run id: label}``, e.g. the run behind ``@champion``) marks runs with a black
-    star and their label, the point the others are measured against; ``reference_runs`` holds
-    such runs that are not in ``df`` (outside the filter): a star only, not a point, not counted
-    and not on the Pareto front.
+    star and their label, the point the others are measured against; ``reference_runs`` is a frame
+    holding them (e.g. every loaded run): those not in ``df`` (outside the filter) get a star only,
+    not a point, are not counted and are not on the Pareto front.
 
     Clicking a point selects its run (a point selection named ``pick`` on ``run_id``; shift-click
     adds more). With ``pareto=(x_dir, y_dir)`` (``"max"``/``"min"``) the Pareto front of the two
@@ -421,9 +430,9 @@ def scatter(
     chart's subtitle says how many.
     """
     n_runs = len(df)
-    if reference_runs is not None and len(reference_runs):
-        outside = reference_runs[reference_runs["run_id"].isin(set(reference or {})) & ~reference_runs["run_id"].isin(set(df["run_id"]))]
-        df = pd.concat([df, outside], ignore_index=True) if len(outside) else df
+    outside = _outside_references(df, reference, reference_runs)
+    if outside is not None:
+        df = pd.concat([df, outside], ignore_index=True)
     all_cols = list(df.columns)
     xl, yl = column_label(x, all_cols), column_label(y, all_cols)
     data = pd.DataFrame({"run_id": df["run_id"].astype(str).values, "run": run_labels(df).values if len(df) else []})

@@ -242,8 +242,7 @@ def build_report(
         notes.append("No run matches: the leaderboard is empty.")
     # The champion is marked on the charts (dashed line, star), even when the filter leaves it out.
     refs = reference_labels([champion] if champion else [], all_runs, runs["run_id"])
-    outside = all_runs[all_runs["run_id"].isin(set(refs) - set(runs["run_id"]))]
-    chart_specs = _charts(runs, metric_col, mode, list(best["run_id"]), refs, outside) if charts and len(runs) else []
+    chart_specs = _charts(runs, metric_col, mode, list(best["run_id"]), refs, all_runs) if charts and len(runs) else []
     cards = _cards(tracking_uri, best, ui_base) if len(best) else []
     return Report(
         title=title.strip() or f"Best runs by {metric_col.removeprefix('metrics.')}",
@@ -331,7 +330,7 @@ def _champion(uri: str, alias: str, model_name: str | None, run_ids: set[str], u
 
 
 def _charts(runs: pd.DataFrame, metric_col: str, mode: str, best_ids: list[str], refs: dict[str, str],
-            outside: pd.DataFrame) -> list[ChartSpec]:
+            all_runs: pd.DataFrame) -> list[ChartSpec]:
     from podium import charts
 
     varying = varying_columns(runs, ("params.",))
@@ -339,7 +338,7 @@ def _charts(runs: pd.DataFrame, metric_col: str, mode: str, best_ids: list[str],
     axes = default_axes(runs, varying, metric_col)
     if len(axes) >= 2:
         result = charts.parallel_coordinates(runs, axes, color=metric_col, selected=best_ids, height=380,
-                                             reference=refs, reference_runs=outside)
+                                             reference=refs, reference_runs=all_runs)
         out.append(ChartSpec("parallel", "Parallel coordinates", _spec(result), list(result.notes)))
     x, y = default_scatter(runs, metric_col, varying)
     if x and y and x != y:
@@ -348,7 +347,7 @@ def _charts(runs: pd.DataFrame, metric_col: str, mode: str, best_ids: list[str],
         x_dir = metric_direction(x) if x.startswith("metrics.") else None
         pareto = (x_dir, mode) if x_dir else None
         result = charts.scatter(runs, x, y, color=metric_col, selected=best_ids, pareto=pareto,
-                                tooltip=["run_name", metric_col, x], height=360, reference=refs, reference_runs=outside)
+                                tooltip=["run_name", metric_col, x], height=360, reference=refs, reference_runs=all_runs)
         out.append(ChartSpec("scatter", "Scatter", _spec(result), list(result.notes)))
     return out
 
