@@ -40,7 +40,17 @@ def run_columns_config(columns, among=None) -> dict:
         "duration_s": st.column_config.NumberColumn("Duration (s)", format="%.3g"),
         "user": st.column_config.TextColumn("User"),
     })
-    return {c: v for c, v in config.items() if c in set(columns)}
+    wanted = set(columns)
+    return {c: v for c, v in config.items() if c in wanted}
+
+
+def known_experiments(asked, names) -> list[str]:
+    """The experiments named in a URL that this store has; a warning names the ones it lacks."""
+    known = set(names)
+    unknown = [e for e in asked if e not in known]
+    if unknown:
+        st.warning("No experiment named " + ", ".join(repr(u) for u in unknown) + " in this store.", icon=":material/search_off:")
+    return [e for e in asked if e in known]
 
 
 def tracking_uri() -> str:

@@ -9,7 +9,7 @@ import hashlib
 
 import streamlit as st
 
-from app_pages._common import EXPERIMENTS_KEY, SELECTED_RUNS_KEY, run_columns_config, set_selected_runs
+from app_pages._common import EXPERIMENTS_KEY, SELECTED_RUNS_KEY, known_experiments, run_columns_config, set_selected_runs
 from podium import analysis, store
 from podium.filters import LINK_DISPLAY_REGEX, CompareQuery, column_label, mlflow_ui_base, run_links
 
@@ -50,10 +50,7 @@ def first_load(names: list[str], experiments) -> CompareQuery:
     if st.session_state.get(_READ):
         return query
     st.session_state[_READ] = True
-    unknown = [e for e in query.experiments if e not in names]
-    if unknown:
-        st.warning("No experiment named " + ", ".join(repr(u) for u in unknown) + " in this store.", icon=":material/search_off:")
-    chosen = [e for e in query.experiments if e in names]
+    chosen = known_experiments(query.experiments, names)
     if not query.experiments:
         shared = [e for e in st.session_state.get(EXPERIMENTS_KEY, []) if e in names]
         with_runs = [e.name for e in experiments if e.run_count]  # newest activity first

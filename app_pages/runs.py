@@ -6,6 +6,7 @@ from app_pages._common import (
     EXPERIMENTS_KEY,
     cached_experiments,
     cached_runs,
+    known_experiments,
     refresh_controls,
     run_columns_config,
     runs_progress,
@@ -43,11 +44,8 @@ if "runs_experiments" not in st.session_state:
     # The URL's `exp` (as on /compare) first, then the experiments chosen on another page, then
     # the experiment with the newest activity.
     asked = CompareQuery.from_params({"exp": st.query_params.get_all("exp")}, names).experiments
-    unknown = [e for e in asked if e not in by_name]
-    if unknown:
-        st.warning("No experiment named " + ", ".join(repr(u) for u in unknown) + " in this store.", icon=":material/search_off:")
     shared = [n for n in st.session_state.get(EXPERIMENTS_KEY, []) if n in by_name]
-    st.session_state["runs_experiments"] = ([e for e in asked if e in by_name] or shared
+    st.session_state["runs_experiments"] = (known_experiments(asked, names) or shared
                                             or [next(e.name for e in experiments if e.run_count)])
 top, refresh = st.columns([6, 1.5], vertical_alignment="bottom")
 chosen = top.multiselect(

@@ -1245,6 +1245,8 @@ def process_tracking_uri(uri: str) -> Iterator[None]:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+
+
 # MLflow 2 records each log_model call in this run tag (a JSON list); MLflow 3 does not.
 LOG_MODEL_HISTORY_TAG = "tags.mlflow.log-model.history"
 
