@@ -19,9 +19,9 @@ SAFE_SCHEMES = ("http", "https", "mailto")
 # ASCII punctuation CommonMark lets us backslash-escape, minus the few that are harmless and
 # common in run names ("-", "." and "=" between digits are handled apart for readability).
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~:@])")
-# A dot before a letter could make a domain name an autolink (GitHub's "www.x.com", linkify's
+# A dot before a letter (any script: IDN domains too) could make a domain name an autolink (GitHub's "www.x.com", linkify's
 # "x.com"); a dot between digits ("0.1") cannot.
-_DOT_WORD = re.compile(r"\.(?=[A-Za-z])")
+_DOT_WORD = re.compile(r"\.(?=[^\W\d_])")
 _LINE_START = re.compile(r"^([-=>])")
 
 
