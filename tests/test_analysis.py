@@ -168,6 +168,14 @@ def test_primary_metric(columns, expected):
 @pytest.mark.parametrize("name, direction", [
     ("metrics.accuracy", "max"), ("metrics.val_loss", "min"), ("metrics.latency_ms", "min"),
     ("metrics.rmse", "min"), ("metrics.f1", "max"), ("metrics.training_time", "min"), ("metrics.r2", "max"),
+    # the common loss names (issue 11: `l2`, `rmse`-like keys were called "max")
+    ("l2", "min"), ("l1", "min"), ("metrics.l2", "min"), ("val_l2", "min"), ("rmse", "min"), ("val_rmse", "min"),
+    ("test_rmse", "min"), ("mse", "min"), ("mae", "min"), ("msle", "min"), ("rmsle", "min"), ("log_loss", "min"),
+    ("logloss", "min"), ("train_loss", "min"), ("loss", "min"), ("val_error", "min"), ("error_rate", "min"),
+    ("perplexity", "min"), ("nll", "min"), ("metrics.mean_squared_error", "min"), ("mape", "min"),
+    # ... and names that only look like them
+    ("accuracy", "max"), ("f1", "max"), ("roc_auc", "max"), ("precision", "max"), ("recall", "max"),
+    ("best_iteration", "max"), ("params.l1_ratio", "max"), ("params.l2_regularization", "max"), ("map", "max"),
 ])
 def test_metric_direction(name, direction):
     assert analysis.metric_direction(name) == direction
@@ -193,6 +201,8 @@ SCATTER_CASES = [
     ({"metrics.acc": [1.0, 2.0], "metrics.latency_ms": [3.0, NAN], "metrics.b": [1.0, 1.0]}, "metrics.b"),
     ({"metrics.acc": [1.0, 2.0], "params.lr": ["0.1", "0.2"], "params.opt": ["a", "b"]}, "params.lr"),
     ({"metrics.acc": [1.0, 2.0], "duration_s": [1.0, 2.0]}, "duration_s"),
+    # unfinished runs have no duration: no x rather than one that falls back to the metric (issue 11)
+    ({"metrics.acc": [1.0, 2.0], "duration_s": [NAN, NAN]}, None),
 ]
 
 

@@ -21,8 +21,10 @@ _DIRECTIONS = {"max": "max", "maximize": "max", "up": "max", "min": "min", "mini
 
 # Metric names that are better when lower; anything else is assumed better when higher.
 _LOWER_IS_BETTER = re.compile(
-    r"(loss|error|err\b|rmse|mse|mae|mape|latency|duration|time|_ms\b|_s\b|seconds|perplexity|cost|"
-    r"memory|size|fpr|fnr|brier|logloss|wer|cer)",
+    r"(loss|error|err\b|rmse|mse|msle|mae|mape|mad\b|latency|duration|time|_ms\b|_s\b|seconds|perplexity|"
+    r"cost|memory|size|fpr|fnr|brier|logloss|wer|cer|regret|nll|"
+    # distances named by their norm: l1, l2, val_l2, l2-dist (not l1_ratio or l2_regularization)
+    r"(?:^|[_./ -])l[12](?:$|[./ -]|_dist|_norm))",
     re.IGNORECASE,
 )
 
@@ -31,6 +33,15 @@ _PREFERRED = [
     "f1", "f1_score", "accuracy", "accuracy_score", "roc_auc", "auc", "average_precision", "precision",
     "recall", "r2", "r2_score", "rmse", "mae", "mse", "loss", "val_loss",
 ]
+
+
+def parameter_importance(df: pd.DataFrame, metric_column: str, param_columns: list[str], **options) -> pd.DataFrame:
+    """Which params explain ``metric_column``: permutation importance of a random forest, with the
+    correlation's sign. See :func:`podium.importance.parameter_importance` (first column ``param``,
+    then ``importance``, most important first; ``attrs["note"]`` for too few runs)."""
+    from podium.importance import parameter_importance as compute
+
+    return compute(df, metric_column, param_columns, **options)
 
 
 def normalize_direction(direction: str) -> str:
@@ -315,7 +326,9 @@ def default_scatter(df: pd.DataFrame, primary: str | None, varying_params: list[
     if costs and metrics and _coverage(df, costs[0]) < _coverage(df, metrics[0]):
         costs = []  # a cost metric few runs have would hide most of them
     numeric_params = [c for c in varying_params if numeric_values(df[c]).notna().sum() == df[c].notna().sum() and df[c].notna().any()]
-    for choice in (costs, metrics, numeric_params, ["duration_s"] if "duration_s" in df else []):
+    # Unfinished runs have no duration: an axis without values would fall back to the metric itself.
+    durations = ["duration_s"] if "duration_s" in df and df["duration_s"].notna().any() else []
+    for choice in (costs, metrics, numeric_params, durations):
         if choice:
             return choice[0], primary
     return None, primary
