@@ -11,10 +11,13 @@ import streamlit as st
 
 from app_pages._common import EXPERIMENTS_KEY, SELECTED_RUNS_KEY, known_experiments, run_columns_config, set_selected_runs
 from podium import analysis, store
+from podium import brush as brushing
 from podium.filters import LINK_DISPLAY_REGEX, CompareQuery, column_label, mlflow_ui_base, run_links
 
 UI_BASE_KEY = "podium_mlflow_ui"  # the MLflow UI address a user typed, for run links on every page
 _READ = "compare_query_read"
+BRUSH_KEY = "compare_brush"  # {column: podium.brush.Range}: ranges dragged on the parallel coordinates
+VALUE_KEY = "compare_value"  # which value of each metric's history the page shows (last/min/max/best)
 
 
 @st.cache_data(ttl=300, show_spinner=False, max_entries=32)
@@ -63,7 +66,29 @@ def first_load(names: list[str], experiments) -> CompareQuery:
             st.session_state[key] = value
     if query.runs:
         set_selected_runs(list(query.runs))
+    st.session_state[BRUSH_KEY] = brushing.from_params(params.get("brush", []))
+    value = (params.get("value") or ["last"])[-1]
+    st.session_state[VALUE_KEY] = value if value in analysis.VALUE_CHOICES else "last"
     return query
+
+
+def reopen(params: dict) -> None:
+    """Open a saved view: its query becomes the URL and the widgets read it again on the rerun."""
+    st.query_params.from_dict(params)
+    st.session_state[_READ] = False
+    for key in ("compare_axes", "compare_color", "compare_x", "compare_y", "compare_selected", "compare_good_filter"):
+        st.session_state.pop(key, None)
+
+
+def extras() -> dict:
+    """Query parameters of this page beyond ``CompareQuery``: the brush and the metric value."""
+    out = {}
+    b = st.session_state.get(BRUSH_KEY) or {}
+    if b:
+        out["brush"] = brushing.to_params(b)
+    if st.session_state.get(VALUE_KEY, "last") != "last":
+        out["value"] = st.session_state[VALUE_KEY]
+    return out
 
 
 def keep_valid(key: str, options: list, default) -> None:
@@ -82,6 +107,8 @@ def keep_valid(key: str, options: list, default) -> None:
 def write_query(query: CompareQuery) -> None:
     """Mirror the page's state into the URL so a copied address opens the same view."""
     wanted = query.to_params()
+    if query.experiments:
+        wanted.update(extras())
     current = {k: st.query_params.get_all(k) for k in st.query_params}
     normal = {k: v if isinstance(v, list) else [v] for k, v in wanted.items()}
     if current != normal:
@@ -134,7 +161,7 @@ def ui_settings(container, uri: str) -> str | None:
     return mlflow_ui_base(uri, st.session_state.get(UI_BASE_KEY))
 
 
-def runs_table(runs, ui_base: str | None, selected: list[str]) -> None:
+def runs_table(runs, ui_base: str | None, selected: list[str], summaries=None) -> None:
     """The sortable runs table with a column chooser; selecting rows selects runs.
 
     The table's key follows the rows it shows and selections made elsewhere: new rows (another
@@ -150,7 +177,13 @@ def runs_table(runs, ui_base: str | None, selected: list[str]) -> None:
         shown = st.multiselect("Columns shown", all_cols, key="compare_columns",
                                format_func=lambda c: column_label(c, runs.columns))
     table = runs[["run_id", "run_name"] + shown].copy()
+    # Unnamed runs (every MLflow 1.x run) are labelled by a short run id, never left blank.
+    table["run_name"] = analysis.run_labels(runs).values
     config = {"run_id": None, **run_columns_config(shown, runs.columns)}
+    if summaries is not None and len(summaries.columns):
+        table = table.join(summaries, on="run_id")
+        config.update({c: st.column_config.NumberColumn(c.removeprefix("metrics."), format="%d" if c.endswith(("(n)", "(best step)")) else "%.4g",
+                                                        help="From the metric's whole history") for c in summaries.columns})
     if ui_base:
         table["run_name"] = run_links(runs, ui_base).values
         config["run_name"] = st.column_config.LinkColumn("Run", display_text=LINK_DISPLAY_REGEX, pinned=True,

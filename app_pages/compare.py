@@ -1,7 +1,9 @@
-"""Compare: filter runs, then compare them in parallel coordinates, a scatter, history and a diff.
+"""Compare: filter and brush runs, then compare them: parallel coordinates, scatter, scatter matrix,
+history, diff, which params matter, sweeps, groups.
 
 State lives in URL query parameters (``exp``, ``filter``, ``axes``, ``color``, ``x``, ``y``,
-``runs``; see ``podium.filters.CompareQuery``) so a copied URL opens the same view.
+``runs``; see ``podium.filters.CompareQuery``; plus ``brush`` and ``value``) so a copied URL
+opens the same view, and a saved view (``podium.views``) is that URL's query kept in MLflow.
 """
 
 import streamlit as st
@@ -10,11 +12,15 @@ from app_pages._common import (
     cached_experiments, cached_runs, refresh_controls, runs_progress, selected_runs, show_store_error, store_sidebar,
     tracking_uri,
 )
+from app_pages._compare_charts import brush_caption, matrix_section, parallel_section, scatter_section
+from app_pages._compare_insights import group_section, importance_section, sweep_section
 from app_pages._compare_parts import (
-    cached_champions, cached_history, first_load, keep_valid, runs_table, select_runs, selection_box, ui_settings,
-    write_query,
+    BRUSH_KEY, cached_champions, first_load, runs_table, select_runs, selection_box, ui_settings, write_query,
 )
-from podium import analysis, charts
+from app_pages._compare_selected import diff_section, history_section
+from app_pages._compare_views import metric_values, views_section
+from podium import analysis
+from podium import brush as brushing
 from podium.errors import FilterError, PodiumError
 from podium.filters import CompareQuery, RunFilter, column_label, varying_columns
 
@@ -70,15 +76,27 @@ with quick.expander("Quick filters", icon=":material/tune:"):
 run_filter = RunFilter(good, tuple(statuses), days[0] if len(days) > 0 else None, days[1] if len(days) > 1 else None,
                        tuple(users), ((tag_key, tuple(tag_vals)),) if tag_key and tag_vals else ())
 runs = run_filter.apply(loaded)
-st.caption(f"{run_filter.describe(len(runs), len(loaded))} · {len(chosen)} experiment{'s' * (len(chosen) > 1)}")
+columns = analysis.chart_columns(runs)
+metrics = [c for c in columns if c.startswith("metrics.")]
+fmt = lambda c: column_label(c, runs.columns) if c else "—"  # noqa: E731
+counts_col, values_col, views_col = st.columns([6, 1.4, 1.1], vertical_alignment="center")
+counts_col.caption(f"{run_filter.describe(len(runs), len(loaded))} · {len(chosen)} experiment{'s' * (len(chosen) > 1)}")
+with views_col:
+    views_section(uri, experiments, chosen, {k: st.query_params.get_all(k) for k in st.query_params})
 if runs.empty:
     write_query(CompareQuery(tuple(chosen), good))
     st.warning("No runs match this filter. Loosen it, or clear the quick filters.", icon=":material/filter_alt_off:")
     st.stop()
 
+primary = analysis.primary_metric(runs)
+with values_col:
+    runs, summaries = metric_values(uri, runs, metrics, primary, fmt)
+brushed = brushing.apply(runs, st.session_state.get(BRUSH_KEY) or {})
+brush_caption(len(runs), len(brushed), fmt)
+
 # --- the model the team ships: marked on the charts, kept in view when the filter leaves it out ---
 labels = analysis.run_labels(loaded)
-refs = analysis.reference_labels(cached_champions(uri), loaded, runs["run_id"])
+refs = analysis.reference_labels(cached_champions(uri), loaded, brushed["run_id"])
 if refs:
     r1, r2 = st.columns([4, 1], vertical_alignment="center")
     r1.caption("★ " + "; ".join(f"{label}, run {labels.get(r, r[:8])}" for r, label in refs.items())
@@ -87,103 +105,26 @@ if refs:
               disabled=set(refs) <= set(selected_runs()),
               help="Add the champion's run to the selection, for its history and a diff against it.")
 
-# --- selection, shared with the Report and Champion pages -------------------------------------
-selected = selection_box(runs, loaded, labels)
+# --- selection (shared with the Report and Champion pages), table, charts ------------------------
+selected = selection_box(brushed, loaded, labels)
 varying = varying_columns(runs)
-primary = analysis.primary_metric(runs)
-columns = analysis.chart_columns(runs)
-metrics = [c for c in columns if c.startswith("metrics.")]
-fmt = lambda c: column_label(c, runs.columns) if c else "—"  # noqa: E731
-
-# --- runs table --------------------------------------------------------------------------------
-runs_table(runs, ui_base, selected)
-
-# --- parallel coordinates ----------------------------------------------------------------------
-st.subheader("Parallel coordinates")
-keep_valid("compare_axes", columns, analysis.default_axes(runs, varying, primary))
-keep_valid("compare_color", metrics, primary)
-a1, a2, a3 = st.columns([5, 2, 2])
-axes = a1.multiselect("Axes", columns, key="compare_axes", persist_state="session", format_func=fmt)
-color = a2.selectbox("Colour by", metrics, key="compare_color", persist_state="session", format_func=fmt, index=None, placeholder="No colour")
-keep_valid("compare_log_axes", axes, analysis.suggest_log_axes(runs, axes))
-log_axes = a3.multiselect("Log scale", axes, key="compare_log_axes", format_func=fmt)
-if axes:
-    pc = charts.parallel_coordinates(runs, axes, color=color, selected=selected, log_axes=log_axes,
-                                 reference=refs, reference_runs=loaded)
-    st.altair_chart(pc.chart, width="stretch", key="compare_parallel")
+runs_table(brushed, ui_base, selected, summaries)
+axes, color = parallel_section(runs, loaded, columns, metrics, varying, primary, selected, refs, fmt)
+x = y = None
+if brushed.empty:
+    st.warning("No run is inside the brushed ranges. Clear the brush, or an axis's range, above.", icon=":material/brush:")
 else:
-    st.info("Choose at least one axis.", icon=":material/view_column:")
+    x, y = scatter_section(brushed, loaded, columns, varying, primary, selected, refs, fmt)
+    matrix_section(brushed, columns, metrics, varying, primary, selected, fmt)
 
-# --- scatter with Pareto front ---------------------------------------------------------------
-st.subheader("Scatter")
-dx, dy = analysis.default_scatter(runs, primary, varying)
-keep_valid("compare_x", columns, dx)
-keep_valid("compare_y", columns, dy)
-s = st.columns(4)
-x = s[0].selectbox("x", columns, key="compare_x", format_func=fmt, persist_state="session")
-y = s[1].selectbox("y", columns, key="compare_y", format_func=fmt, persist_state="session")
-keep_valid("compare_scatter_color", [None] + columns, analysis.default_color_param(runs, varying))
-s_color = s[2].selectbox("Colour", [None] + columns, key="compare_scatter_color", format_func=fmt)
-size = s[3].selectbox("Size", [None] + columns, key="compare_size", format_func=fmt)
-t = st.columns([1, 1, 1.3, 1.3, 1.3], vertical_alignment="center")
-log_x = t[0].toggle("Log x", key="compare_log_x")
-log_y = t[1].toggle("Log y", key="compare_log_y")
-use_pareto = t[2].toggle("Pareto front", value=True, key="compare_pareto")
-x_dir = t[3].segmented_control(f"Better {fmt(x)}", ["max", "min"], default=analysis.metric_direction(x or ""), key=f"compare_x_dir_{x}", disabled=not use_pareto)
-y_dir = t[4].segmented_control(f"Better {fmt(y)}", ["max", "min"], default=analysis.metric_direction(y or ""), key=f"compare_y_dir_{y}", disabled=not use_pareto)
-if x and y:
-    sc = charts.scatter(runs, x, y, color=s_color, size=size, log_x=log_x, log_y=log_y, selected=selected,
-                        pareto=(x_dir or "max", y_dir or "max") if use_pareto else None, tooltip=[primary] if primary else [],
-                        reference=refs, reference_runs=loaded)
-    st.altair_chart(sc.chart, width="stretch", key="compare_scatter", on_select="rerun", selection_mode="pick")
-    st.caption("Click a point to select its run; shift-click to add more; double-click to clear.")
-    if sc.pareto is not None and len(sc.pareto):
-        with st.expander(f"Pareto front: {len(sc.pareto)} runs", expanded=False):
-            st.dataframe(sc.pareto[["run_name", x, y]], hide_index=True, key="compare_pareto_table",
-                         column_config={"run_name": "Run", x: fmt(x), y: fmt(y)})
-
-# --- selected runs: metric history and diff ---------------------------------------------------
-st.subheader(f"Selected runs ({len(selected)})")
-if not selected:
-    st.info("Select runs in the table, the scatter or the box above to see their history and a diff.", icon=":material/touch_app:")
-else:
-    logged = analysis.metrics_logged_by(loaded, selected[:20], metrics)
-    keep_valid("compare_history_metric", logged, analysis.default_history_metric(logged, primary))
-    h1, _ = st.columns([1, 1])
-    hist_metric = h1.selectbox("Metric history", logged, key="compare_history_metric", format_func=fmt,
-                               help="Metrics logged by at least one of the selected runs.")
-    try:
-        hist = cached_history(uri, tuple(selected[:20]), hist_metric.removeprefix("metrics.")) if hist_metric else None
-    except PodiumError as exc:
-        st.error(str(exc), icon=":material/cloud_off:")
-        hist = None
-    if hist is not None:
-        if len(hist):
-            st.altair_chart(charts.metric_history(hist, labels.to_dict(), fmt(hist_metric)).chart, width="stretch", key="compare_history")
-        without = [labels.get(r, r) for r in selected[:20] if r not in set(hist["run_id"])]
-        if without:
-            st.caption(f"No {fmt(hist_metric)} logged by " + ", ".join(without) + ".")
-        if len(selected) > 20:
-            st.caption(f"History of the first 20 of {len(selected)} selected runs.")
-    b1, b2 = st.columns([1, 1], vertical_alignment="bottom")
-    keep_valid("compare_baseline", selected, next((r for r in selected if r in refs), selected[0]))
-    baseline = b1.selectbox("Baseline for metric deltas", selected, key="compare_baseline", format_func=lambda r: labels.get(r, r),
-                            help="The champion's run when it is selected.")
-    show_all = b2.toggle("Show params that are the same", key="compare_diff_all")
-    diff = analysis.diff_runs(loaded, selected, baseline, only_differing=not show_all)
-    st.dataframe(diff.params, key="compare_diff_params", placeholder="—")
-    if diff.hidden_params:
-        st.caption(f"{diff.hidden_params} param{'s' if diff.hidden_params != 1 else ''} with the same value in every selected run hidden.")
-    st.dataframe(diff.metrics, key="compare_diff_metrics", placeholder="—", column_config={c: st.column_config.NumberColumn(format="%+.4g" if c.startswith("Δ ") else "%.4g") for c in diff.metrics.columns})
-
-# --- group by a param or tag ----------------------------------------------------------------
-st.subheader("Group runs")
-group_cols = [c for c in runs.columns if c.startswith(("params.", "tags.")) and not c.startswith("tags.mlflow.")]
-g1, g2 = st.columns([1, 2])
-by = g1.selectbox("Group by", group_cols, key="compare_group_by", index=None, format_func=fmt, placeholder="Choose a param or tag")
-keep_valid("compare_group_metrics", metrics, [primary] if primary else [])
-g_metrics = g2.multiselect("Metrics", metrics, key="compare_group_metrics", format_func=fmt)
-if by:
-    st.dataframe(analysis.group_stats(runs, by, g_metrics), hide_index=True, key="compare_group_table")
+    st.subheader(f"Selected runs ({len(selected)})")
+    if not selected:
+        st.info("Select runs in the table, the scatter or the box above to see their history and a diff.", icon=":material/touch_app:")
+    else:
+        history_section(uri, loaded, selected, metrics, primary, labels, fmt)
+        diff_section(loaded, selected, refs, labels)
+    importance_section(brushed, metrics, varying, primary, fmt)
+    sweep_section(brushed, selected, labels, fmt)
+    group_section(brushed, metrics, primary, fmt)
 
 write_query(CompareQuery(tuple(chosen), good, tuple(axes), color or "", x or "", y or "", tuple(selected)))

@@ -403,3 +403,44 @@ def metrics_logged_by(df: pd.DataFrame, run_ids: Iterable[str], metrics: list[st
     rows = df[df["run_id"].isin(set(run_ids))]
     logged = [m for m in metrics if m in rows.columns and rows[m].notna().any()]
     return logged or list(metrics)
+
+
+# --------------------------------------------------------------------------------------------
+# Metric summaries (min, max, last, steps, best step per run and metric; store.metric_summaries)
+
+#: Which value of a metric's history the charts and table use.
+VALUE_CHOICES = ("last", "min", "max", "best")
+SUMMARY_STATS = ("min", "max", "last", "n", "best_step")
+
+
+def summary_columns(summaries: pd.DataFrame, keys: list[str], stats: tuple[str, ...] = SUMMARY_STATS) -> pd.DataFrame:
+    """``store.metric_summaries`` rows as table columns, one row per run (indexed by run id):
+    ``metrics.<key> (min)``, ``(max)``, ``(last)``, ``(n)`` (values logged) and ``(best step)``
+    (the step of the best value, lower or higher by :func:`metric_direction`)."""
+    names = {"best_step": "best step"}
+    out = pd.DataFrame(index=pd.Index(summaries["run_id"].unique() if len(summaries) else [], name="run_id"))
+    for key in keys:
+        rows = summaries[summaries["key"] == key].drop_duplicates("run_id").set_index("run_id")
+        for stat in stats:
+            out[f"metrics.{key} ({names.get(stat, stat)})"] = rows[stat].reindex(out.index) if stat in rows else np.nan
+    return out
+
+
+def with_metric_values(runs: pd.DataFrame, summaries: pd.DataFrame, value: str) -> pd.DataFrame:
+    """``runs`` with each ``metrics.<key>`` column holding the chosen value of the metric's
+    history: ``"last"`` (MLflow's own, unchanged), ``"min"``, ``"max"`` or ``"best"`` (min for
+    loss-like metrics, else max). Runs or keys without a summary keep their value."""
+    if value not in VALUE_CHOICES:
+        raise ValueError(f"value must be one of {', '.join(VALUE_CHOICES)}, not {value!r}.")
+    if value == "last" or summaries is None or summaries.empty:
+        return runs
+    out = runs.copy()
+    for key, rows in summaries.groupby("key", sort=False):
+        column = f"metrics.{key}"
+        if column not in out:
+            continue
+        stat = value if value != "best" else ("min" if metric_direction(key) == "min" else "max")
+        chosen = rows.drop_duplicates("run_id").set_index("run_id")[stat]
+        mapped = out["run_id"].map(chosen)
+        out[column] = mapped.where(mapped.notna(), out[column]).astype(float)
+    return out

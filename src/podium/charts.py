@@ -59,6 +59,11 @@ class AxisLayout:
     neg_inf: int = 0
     log: bool = False
     note: str = ""
+    lo: float = math.nan  # finite extent in drawn units (log10 on a log axis): y 0 and y 1
+    hi: float = math.nan
+    vmin: float = math.nan  # the same extent in the data's own numbers
+    vmax: float = math.nan
+    categories: list[tuple[float, str]] = field(default_factory=list)  # every category, labelled or not
 
 
 @dataclass
@@ -139,7 +144,8 @@ def layout_axis(series: pd.Series, column: str, label: str, log: bool = False) -
         else:
             ticks = []
         note = f"{label}: every {every}th of {len(cats)} values labelled" if cats and every > 1 else ""
-        return AxisLayout(column, label, "categorical", pos, ticks, na=int((~present).sum()), note=note)
+        return AxisLayout(column, label, "categorical", pos, ticks, na=int((~present).sum()), note=note,
+                          categories=[(spots[c], c) for c in cats] if cats else [])
 
     v = numbers.to_numpy(dtype=float)
     na = np.isnan(v)
@@ -157,8 +163,10 @@ def layout_axis(series: pd.Series, column: str, label: str, log: bool = False) -
     pos[pinf] = POS_INF_Y
     pos[ninf] = NEG_INF_Y
     ticks: list[tuple[float, str]] = []
+    lo = hi = vmin = vmax = math.nan
     if finite.any():
         lo, hi = float(np.nanmin(t[finite])), float(np.nanmax(t[finite]))
+        vmin, vmax = float(np.min(v[finite])), float(np.max(v[finite]))
         if hi > lo:
             pos[finite] = (t[finite] - lo) / (hi - lo)
             if use_log:
@@ -174,7 +182,7 @@ def layout_axis(series: pd.Series, column: str, label: str, log: bool = False) -
             pos[finite] = 0.5
             ticks = [(0.5, _fmt(10 ** lo if use_log else lo))]
     return AxisLayout(column, label, "numeric", pos, ticks, na=int(na.sum()), pos_inf=int(pinf.sum()),
-                      neg_inf=int(ninf.sum()), log=use_log, note=note)
+                      neg_inf=int(ninf.sum()), log=use_log, note=note, lo=lo, hi=hi, vmin=vmin, vmax=vmax)
 
 
 def choose_lines(df: pd.DataFrame, color: str | None, selected: set[str], max_lines: int, seed: int = 0) -> tuple[np.ndarray, str]:
@@ -226,6 +234,8 @@ def parallel_coordinates(
     height: int = 460,
     reference: dict[str, str] | None = None,
     reference_runs: pd.DataFrame | None = None,
+    brush: dict | None = None,
+    brushable: bool = False,
 ) -> ChartResult:
     """Parallel coordinates over ``axes`` (params, metrics or attributes) of the runs in ``df``.
 
@@ -241,6 +251,11 @@ def parallel_coordinates(
             run behind the ``@champion`` model: what the others are measured against.
         reference_runs: A frame holding the reference runs (e.g. every loaded run); those not in
             ``df`` (outside the filter) are drawn as reference lines only, not counted.
+        brush: ``{column: podium.brush.Range}``: runs outside it are drawn faint grey (the axes
+            keep their scale) and each brushed axis gets a shaded band over the runs it keeps.
+        brushable: Add an interval selection named ``brush`` on the chart's own ``x``/``y``
+            units: dragging a box over part of an axis reports the range to keep
+            (:func:`podium.brush.from_interval` turns it into values).
 
     Returns:
         A :class:`ChartResult` whose chart has a title stating how many runs sit on each n/a band
@@ -259,6 +274,10 @@ def parallel_coordinates(
     if extra is not None:
         sub = pd.concat([sub, extra], ignore_index=True)
     layouts = [layout_axis(sub[a], a, column_label(a, all_cols), log=a in log_axes) for a in axes]
+    from podium import brush as brushing
+
+    brush = {c: r for c, r in (brush or {}).items() if c in sub.columns}
+    inside = brushing.mask(sub, brush).to_numpy(dtype=bool) if brush and len(sub) else np.ones(len(sub), dtype=bool)
     for ax in layouts:  # the bands count the runs of the chart, not reference runs outside it
         outside = ax.positions[drawn:]
         ax.na -= int((outside == NA_Y).sum())
@@ -278,6 +297,10 @@ def parallel_coordinates(
     is_ref = sub["run_id"].isin(set(refs)).to_numpy(dtype=bool) if len(sub) else np.array([], dtype=bool)
     only_ref = np.arange(len(sub)) >= drawn  # reference runs outside ``df``: the dashed line only
     is_sel = is_sel & ~only_ref
+    is_muted = ~inside & ~only_ref & ~is_ref
+    if brush:
+        kept = int(inside[:drawn].sum())
+        notes.insert(0, f"Brushed: {kept:,} of {drawn:,} drawn runs inside " + brushing.describe(brush, lambda c: column_label(c, all_cols)) + ".")
     cvals = None
     if color and color in sub:
         cv = chart_numbers(sub[color])
@@ -289,20 +312,21 @@ def parallel_coordinates(
     for i in range(max(n_ax - 1, 0)):
         seg = {"x": np.full(len(sub), i, dtype=np.int16), "x2": np.full(len(sub), i + 1, dtype=np.int16),
                "y": layouts[i].positions.astype(np.float32), "y2": layouts[i + 1].positions.astype(np.float32),
-               "sel": is_sel, "ref": is_ref, "only_ref": only_ref}
+               "sel": is_sel, "ref": is_ref, "only_ref": only_ref, "muted": is_muted}
         if cvals is not None:
             seg["c"] = cvals
         if with_tooltip:
             seg["run"] = labels
         segs.append(pd.DataFrame(seg))
     if n_ax == 1:  # one axis: no segments to draw, so draw the runs as ticks on it
-        seg = {"x": np.zeros(len(sub), dtype=np.int16), "y": layouts[0].positions.astype(np.float32), "sel": is_sel, "ref": is_ref, "only_ref": only_ref}
+        seg = {"x": np.zeros(len(sub), dtype=np.int16), "y": layouts[0].positions.astype(np.float32), "sel": is_sel, "ref": is_ref,
+               "only_ref": only_ref, "muted": is_muted}
         if cvals is not None:
             seg["c"] = cvals
         if with_tooltip:
             seg["run"] = labels
         segs.append(pd.DataFrame(seg))
-    lines = pd.concat(segs, ignore_index=True) if segs else pd.DataFrame({"x": [], "y": [], "sel": [], "ref": [], "only_ref": []})
+    lines = pd.concat(segs, ignore_index=True) if segs else pd.DataFrame({"x": [], "y": [], "sel": [], "ref": [], "only_ref": [], "muted": []})
     if cvals is not None:
         # Replace ±inf so Vega can colour them; they keep the scale's extreme colours.
         finite = lines["c"].replace([np.inf, -np.inf], np.nan)
@@ -331,7 +355,17 @@ def parallel_coordinates(
         if any(ax.na or np.any(ax.positions == NA_Y) for ax in layouts):
             layers.append(alt.Chart(band).mark_rect(color="#f3f4f6").encode(x=X(), x2="x2:Q", y=Y(), y2="y2:Q"))
         layers.append(alt.Chart(frame).mark_rule(color="#6b7280", strokeWidth=1).encode(x=X(), y=Y("y0"), y2="y1:Q"))
-    plain = lines[~lines["sel"] & ~lines["only_ref"]] if len(lines) else lines
+        for i, ax in enumerate(layouts):  # a shaded band over the runs each brushed axis keeps
+            if ax.column in brush:
+                kept_pos = ax.positions[:drawn][brushing.mask(sub.iloc[:drawn], {ax.column: brush[ax.column]}).to_numpy(dtype=bool)]
+                if kept_pos.size:
+                    rect = pd.DataFrame({"x": [i - 0.045], "x2": [i + 0.045], "y": [float(kept_pos.min()) - 0.015],
+                                         "y2": [float(kept_pos.max()) + 0.015]})
+                    layers.append(alt.Chart(rect).mark_rect(color="#f59e0b", opacity=0.35).encode(x=X(), x2="x2:Q", y=Y(), y2="y2:Q"))
+    muted = lines[lines["muted"] & ~lines["sel"]] if len(lines) else lines
+    if len(muted):
+        layers.append(line_layer(muted, color="#d1d5db", opacity=min(opacity, 0.35), strokeWidth=1))
+    plain = lines[~lines["sel"] & ~lines["only_ref"] & ~lines["muted"]] if len(lines) else lines
     if cvals is not None:
         colored = plain[plain["c"].notna()]
         grey = plain[plain["c"].isna()]
@@ -385,6 +419,12 @@ def parallel_coordinates(
         text=f"Parallel coordinates · {drawn:,} of {total:,} runs" if drawn != total else f"Parallel coordinates · {total:,} runs",
         subtitle=notes or [""], anchor="start", fontSize=14, subtitleColor="#4b5563",
     )
+    if brushable and n_ax:
+        # An invisible layer over the whole plot carries the interval: drag a box over an axis.
+        area = pd.DataFrame({"x": [-0.12, max(n_ax - 1, 0) + 0.55], "y": [NA_Y - 0.06, TITLE_Y + 0.08]})
+        select = alt.selection_interval(name="brush", encodings=["x", "y"], clear="dblclick", zoom=False,
+                                        mark=alt.BrushConfig(fill="#f59e0b", fillOpacity=0.15, stroke="#b45309"))
+        layers.insert(0, alt.Chart(area).mark_point(opacity=0, size=1).encode(x=X(), y=Y()).add_params(select))
     chart = alt.layer(*layers) if layers else alt.Chart(pd.DataFrame({"x": []})).mark_point()
     chart = chart.properties(height=height, title=title, usermeta=CANVAS).configure_view(stroke=None).configure_mark(aria=False)
     return ChartResult(chart, total=total, drawn=drawn, notes=notes, axes=layouts)
@@ -529,28 +569,79 @@ def scatter(
     return ChartResult(chart, total=n_runs, drawn=len(shown), notes=notes, pareto=front)
 
 
-def metric_history(history: pd.DataFrame, labels: dict[str, str], metric: str, height: int = 320) -> ChartResult:
-    """A metric over steps for some runs: one line per run, coloured by run.
+def metric_history(
+    history: pd.DataFrame,
+    labels: dict[str, str],
+    metric: str,
+    height: int = 320,
+    x: str = "step",
+    smoothing: float = 0.0,
+    log_y: bool = False,
+    groups: dict[str, str] | None = None,
+    band: str = "minmax",
+) -> ChartResult:
+    """A metric over steps (or time) for some runs: one line per run, coloured by run.
 
     Args:
         history: ``run_id, key, step, timestamp, value`` as :func:`podium.store.load_metric_history` gives.
         labels: Run id -> label shown in the legend.
         metric: The metric's name, for titles.
+        x: ``"step"``, ``"relative"`` (seconds since each run's first value) or ``"wall"`` (clock).
+        smoothing: 0 to 0.99, TensorBoard's debiased moving average; the raw values stay faint behind.
+        log_y: A log y axis (values ≤ 0 are not drawn, and the subtitle says how many).
+        groups: ``{run id: group label}`` of runs repeating one configuration over seeds
+            (:func:`podium.curves.seed_groups`): each group is one mean line with a band.
+        band: ``"minmax"`` or ``"sd"`` (mean ± one standard deviation) for the groups' bands.
     """
-    data = history.assign(run=history["run_id"].map(lambda r: labels.get(r, r[:8])))
-    values = data["value"].astype(float)
-    finite = np.isfinite(values) & (values.abs() < sys.float_info.max)  # SQL stores keep ±inf as ±float max
+    from podium import curves
+
+    total = history["run_id"].nunique()
+    value = history["value"].astype(float)
+    finite = np.isfinite(value) & (value.abs() < sys.float_info.max)  # SQL stores keep ±inf as ±float max
     dropped = int((~finite).sum())
     notes = [f"{dropped:,} NaN/inf values not drawn."] if dropped else []
-    data = data[finite]
+    data = curves.prepare(history, x=x, smoothing=smoothing)
+    if log_y:
+        bad = data["value"] <= 0
+        if bad.any():
+            notes.append(f"{int(bad.sum()):,} values ≤ 0 not drawn on the log axis.")
+        data = data[~bad]
+    groups = {r: g for r, g in (groups or {}).items() if r in set(data["run_id"])}
+    data["series"] = data["run_id"].map(lambda r: groups.get(r) or labels.get(r, r[:8]))
     few = data.groupby("run_id").size().max() if len(data) else 0
-    chart = alt.Chart(data[["run", "step", "value"]]).mark_line(point=bool(few and few <= 30)).encode(
-        x=alt.X("step:Q", title="Step", axis=alt.Axis(format="d", tickMinStep=1)),
-        y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
-        color=alt.Color("run:N", title="Run", legend=alt.Legend(labelLimit=0, orient="bottom", columns=2)),
-        tooltip=[alt.Tooltip("run:N", title="Run"), alt.Tooltip("step:Q", title="Step"),
-                 alt.Tooltip("value:Q", title=metric, format=".5~g")],
-    )
-    title = alt.TitleParams(text=f"{metric} by step", subtitle=notes or [""], anchor="start", fontSize=14)
-    chart = chart.properties(height=height, title=title, usermeta=CANVAS)
-    return ChartResult(chart, total=history["run_id"].nunique(), drawn=data["run_id"].nunique(), notes=notes)
+    x_type = "T" if x == "wall" else "Q"
+    x_axis = alt.Axis(format="d", tickMinStep=1) if x == "step" else alt.Undefined
+    X = alt.X(f"x:{x_type}", title=curves.X_TITLES[x], axis=x_axis)
+    y_scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
+    color = alt.Color("series:N", title="Run", legend=alt.Legend(labelLimit=0, orient="bottom", columns=2))
+    layers = []
+    single = data[~data["run_id"].isin(set(groups))]
+    if smoothing > 0 and len(single):
+        layers.append(alt.Chart(single[["series", "x", "value"]]).mark_line(opacity=0.25, strokeWidth=1)
+                      .encode(x=X, y=alt.Y("value:Q", scale=y_scale), color=color, detail="series:N"))
+    if len(single):
+        layers.append(alt.Chart(single[["series", "x", "y", "step"]]).mark_line(point=bool(few and few <= 30)).encode(
+            x=X, y=alt.Y("y:Q", title=metric + (" (log)" if log_y else ""), scale=y_scale), color=color,
+            tooltip=[alt.Tooltip("series:N", title="Run"), alt.Tooltip("step:Q", title="Step"),
+                     alt.Tooltip("y:Q", title=metric, format=".5~g")]))
+    if groups:
+        stats = curves.band(data, groups, band)
+        stats = stats.rename(columns={"group": "series"})
+        if log_y:
+            stats = stats.assign(lo=stats["lo"].where(stats["lo"] > 0))
+        band_title = "min–max" if band == "minmax" else "±1 sd"
+        layers.append(alt.Chart(stats).mark_area(opacity=0.2).encode(x=X, y=alt.Y("lo:Q", scale=y_scale, title=metric), y2="hi:Q", color=color))
+        layers.append(alt.Chart(stats).mark_line(strokeWidth=2.5).encode(
+            x=X, y=alt.Y("mean:Q", scale=y_scale, title=metric), color=color,
+            tooltip=[alt.Tooltip("series:N", title="Runs"), alt.Tooltip("step:Q", title="Step"),
+                     alt.Tooltip("mean:Q", title="Mean", format=".5~g"), alt.Tooltip("lo:Q", title="Low", format=".5~g"),
+                     alt.Tooltip("hi:Q", title="High", format=".5~g"), alt.Tooltip("n:Q", title="Runs")]))
+        notes.append(f"{len(set(groups.values()))} group{'s' * (len(set(groups.values())) > 1)} of runs repeating one configuration over seeds: mean line, {band_title} band.")
+    if smoothing > 0:
+        notes.append(f"Smoothed (weight {smoothing:g}); raw values faint.")
+    if not layers:
+        layers.append(alt.Chart(pd.DataFrame({"x": [], "y": []})).mark_line())
+    by = {"step": "by step", "relative": "by time since start", "wall": "by wall time"}[x]
+    title = alt.TitleParams(text=f"{metric} {by}", subtitle=notes or [""], anchor="start", fontSize=14)
+    chart = alt.layer(*layers).properties(height=height, title=title, usermeta=CANVAS)
+    return ChartResult(chart, total=total, drawn=data["run_id"].nunique(), notes=notes)

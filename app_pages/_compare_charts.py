@@ -1,0 +1,128 @@
+"""Compare's charts: parallel coordinates with brushing, the scatter, the scatter matrix.
+
+Widgets only; the charts are :mod:`podium.charts` / :mod:`podium.insight_charts` specs and the
+brush is :mod:`podium.brush`.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages._compare_parts import BRUSH_KEY, keep_valid
+from podium import analysis, charts, insight_charts
+from podium import brush as brushing
+from podium.text import inert
+
+_EPOCH = "compare_parallel_epoch"
+
+
+def clear_brush(column: str | None = None) -> None:
+    """Forget one axis's range (or all): a button's callback."""
+    b = dict(st.session_state.get(BRUSH_KEY) or {})
+    if column is None:
+        b = {}
+    else:
+        b.pop(column, None)
+    st.session_state[BRUSH_KEY] = b
+    st.session_state[_EPOCH] = st.session_state.get(_EPOCH, 0) + 1
+
+
+def _take_brush_event(layouts) -> None:
+    """A box dragged on the chart since the last run: add its ranges to the brush and start a
+    fresh chart (the box itself is shown as the shaded bands of the new one)."""
+    key = f"compare_parallel_{st.session_state.get(_EPOCH, 0)}"
+    event = st.session_state.get(key)
+    interval = (event or {}).get("selection", {}).get("brush") if hasattr(event, "get") else None
+    if not interval:
+        return
+    added = brushing.from_interval(layouts, dict(interval))
+    if added:
+        st.session_state[BRUSH_KEY] = {**(st.session_state.get(BRUSH_KEY) or {}), **added}
+        st.session_state[_EPOCH] = st.session_state.get(_EPOCH, 0) + 1
+        st.rerun()
+
+
+def brush_caption(runs_before: int, runs_after: int, fmt) -> None:
+    """The brush as filter text, with buttons to clear it."""
+    b = st.session_state.get(BRUSH_KEY) or {}
+    if not b:
+        return
+    c1, c2 = st.columns([6, 1], vertical_alignment="center")
+    c1.caption(":material/brush: Brushed: " + inert(brushing.describe(b, fmt)) + f" · {runs_after:,} of {runs_before:,} runs")
+    c2.button("Clear brush", key="compare_clear_brush", icon=":material/ink_eraser:", on_click=clear_brush)
+
+
+def parallel_section(runs, loaded, columns, metrics, varying, primary, selected, refs, fmt) -> tuple[list[str], str | None]:
+    """Parallel coordinates over the filtered runs; dragging a box on an axis brushes it."""
+    st.subheader("Parallel coordinates")
+    keep_valid("compare_axes", columns, analysis.default_axes(runs, varying, primary))
+    keep_valid("compare_color", metrics, primary)
+    a1, a2, a3 = st.columns([5, 2, 2])
+    axes = a1.multiselect("Axes", columns, key="compare_axes", persist_state="session", format_func=fmt)
+    color = a2.selectbox("Colour by", metrics, key="compare_color", persist_state="session", format_func=fmt, index=None, placeholder="No colour")
+    keep_valid("compare_log_axes", axes, analysis.suggest_log_axes(runs, axes))
+    log_axes = a3.multiselect("Log scale", axes, key="compare_log_axes", format_func=fmt)
+    if not axes:
+        st.info("Choose at least one axis.", icon=":material/view_column:")
+        return axes, color
+    b = st.session_state.get(BRUSH_KEY) or {}
+    pc = charts.parallel_coordinates(runs, axes, color=color, selected=selected, log_axes=log_axes, reference=refs,
+                                     reference_runs=loaded, brush=b, brushable=True)
+    _take_brush_event(pc.axes)
+    st.altair_chart(pc.chart, width="stretch", key=f"compare_parallel_{st.session_state.get(_EPOCH, 0)}",
+                    on_select="rerun", selection_mode="brush")
+    st.caption("Drag a box over part of an axis to keep only the runs inside it (again on another axis to narrow more); "
+               "double-click to drop a box not yet applied.")
+    if b:
+        cols = st.columns(min(len(b), 6) + 1)
+        for i, column in enumerate(list(b)[:6]):
+            cols[i].button(f"✕ {fmt(column)}", key=f"compare_unbrush_{column}", on_click=clear_brush, args=(column,),
+                           help="Remove this axis's range")
+    return axes, color
+
+
+def scatter_section(runs, loaded, columns, varying, primary, selected, refs, fmt) -> tuple[str, str]:
+    """The scatter with a Pareto front; clicking a point selects its run."""
+    st.subheader("Scatter")
+    dx, dy = analysis.default_scatter(runs, primary, varying)
+    keep_valid("compare_x", columns, dx)
+    keep_valid("compare_y", columns, dy)
+    s = st.columns(4)
+    x = s[0].selectbox("x", columns, key="compare_x", format_func=fmt, persist_state="session")
+    y = s[1].selectbox("y", columns, key="compare_y", format_func=fmt, persist_state="session")
+    keep_valid("compare_scatter_color", [None] + columns, analysis.default_color_param(runs, varying))
+    s_color = s[2].selectbox("Colour", [None] + columns, key="compare_scatter_color", format_func=fmt)
+    size = s[3].selectbox("Size", [None] + columns, key="compare_size", format_func=fmt)
+    t = st.columns([1, 1, 1.3, 1.3, 1.3], vertical_alignment="center")
+    log_x = t[0].toggle("Log x", key="compare_log_x")
+    log_y = t[1].toggle("Log y", key="compare_log_y")
+    use_pareto = t[2].toggle("Pareto front", value=True, key="compare_pareto")
+    x_dir = t[3].segmented_control(f"Better {fmt(x)}", ["max", "min"], default=analysis.metric_direction(x or ""), key=f"compare_x_dir_{x}", disabled=not use_pareto)
+    y_dir = t[4].segmented_control(f"Better {fmt(y)}", ["max", "min"], default=analysis.metric_direction(y or ""), key=f"compare_y_dir_{y}", disabled=not use_pareto)
+    if x and y:
+        sc = charts.scatter(runs, x, y, color=s_color, size=size, log_x=log_x, log_y=log_y, selected=selected,
+                            pareto=(x_dir or "max", y_dir or "max") if use_pareto and x != y else None,
+                            tooltip=[primary] if primary else [], reference=refs, reference_runs=loaded)
+        st.altair_chart(sc.chart, width="stretch", key="compare_scatter", on_select="rerun", selection_mode="pick")
+        st.caption("Click a point to select its run; shift-click to add more; double-click to clear.")
+        if sc.pareto is not None and len(sc.pareto):
+            with st.expander(f"Pareto front: {len(sc.pareto)} runs", expanded=False):
+                shown = sc.pareto.assign(run_name=analysis.run_labels(sc.pareto).values)[["run_name", *dict.fromkeys([x, y])]]
+                st.dataframe(shown, hide_index=True, key="compare_pareto_table", column_config={"run_name": "Run", x: fmt(x), y: fmt(y)})
+    return x, y
+
+
+@st.fragment
+def matrix_section(runs, columns, metrics, varying, primary, selected, fmt) -> None:
+    """Every pair of up to five chosen metrics/params (a fragment: its widgets redraw only it)."""
+    with st.expander("Scatter matrix", icon=":material/grid_view:"):
+        informative = [c for c in analysis.informative_params(runs, varying) if c in columns]
+        default = ([primary] if primary else []) + [m for m in metrics if m != primary][:1] + informative[:2]
+        keep_valid("compare_matrix", columns, default[: insight_charts.MATRIX_MAX])
+        chosen = st.multiselect("Columns (up to 5)", columns, key="compare_matrix", format_func=fmt,
+                                max_selections=insight_charts.MATRIX_MAX)
+        if len(chosen) >= 2:
+            m = insight_charts.scatter_matrix(runs, chosen, selected=selected)
+            st.altair_chart(m.chart, key="compare_matrix_chart")
+        else:
+            st.info("Choose two to five columns.", icon=":material/grid_view:")
