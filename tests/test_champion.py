@@ -146,7 +146,7 @@ def test_comparison_with_current_champion(fresh):
 
 @pytest.mark.parametrize("champion_label, policy, beats, why", [
     # The champion comes from another experiment and is better: keep it.
-    ("other", ch.ChampionPolicy("f1"), False, "f1 0.97 < 0.999"),
+    ("other", ch.ChampionPolicy("f1"), False, "run failed 0.970 vs champion run other 0.999: worse, gain -0.029"),
     # ...but it breaks the latency constraint, so the challenger wins.
     ("other", ch.ChampionPolicy("f1", constraints=LATENCY), True, "the champion breaks the policy: fails constraint: metrics.latency_ms < 50"),
     # Same f1 and auc: the newer run wins the tie.
@@ -257,7 +257,10 @@ def test_audit_tags(fresh):
     assert tags[ch.TAG_BY] == "ana <ops>"
     assert datetime.fromisoformat(tags[ch.TAG_AT]).utcoffset().total_seconds() == 0
     assert json.loads(tags[ch.TAG_POLICY]) == {"metric": "f1", "mode": "max", "constraints": f"{LATENCY} and {FINISHED}",
-                                                "second_metric": "auc", "second_mode": "max"}
+                                                "second_metric": "auc", "second_mode": "max", "repeats_by": None,
+                                                "confidence": None, "min_gain": None, "aggregate": "last", "champion_stage": None}
+    assert tags[ch.TAG_EVIDENCE] == "run best 0.900 vs champion run tie-old 0.850: better, gain 0.050"
+    assert tags[ch.TAG_ACTION] == "promote" and json.loads(tags[ch.TAG_STATS])["mean"] == 0.9
     assert tags[ch.TAG_PREVIOUS] == str(previous)
     assert tags[ch.TAG_RUN] == ids["best"] and tags[ch.TAG_ALIAS] == "champion"
     assert tags[ch.TAG_REPORT] == "https://example.org/report/7"
