@@ -1,8 +1,9 @@
 """The database fast path gives the client path's frame and mlflow.search_runs' runs, and never writes.
 
 For SQLite, PostgreSQL and MariaDB stores, ``load_runs`` reads MLflow's tables directly; these
-tests compare its frame with the MlflowClient path (``store._load_runs_client``, the reference
-implementation) cell by cell, dtype by dtype, and its run ids with ``mlflow.search_runs``.
+tests compare its frame with one built from MLflow's own client (``MlflowClient.search_runs``, the
+reference) cell by cell, dtype by dtype, and its run ids with ``mlflow.search_runs``. The test
+stores are at MLflow's current schema, so opening them with MLflow's client changes nothing.
 """
 
 from __future__ import annotations
@@ -33,8 +34,36 @@ DATASET_FILTERS = [
 
 
 def client_frame(uri: str, experiments: list[str], filter_string: str = "", include_deleted: bool = False) -> pd.DataFrame:
+    """The runs frame built from MLflow's client's own Run objects (the reference path)."""
+    from mlflow import MlflowClient
+    from mlflow.entities import ViewType
+
+    from podium.store.backends.client import all_pages
+    from podium.store.frame import with_backend
+
     names = store.resolve_experiments(uri, experiments)
-    return store._load_runs_client(uri, names, filter_string, include_deleted)
+    client = MlflowClient(tracking_uri=uri)
+    view = ViewType.ALL if include_deleted else ViewType.ACTIVE_ONLY
+    runs = all_pages(lambda token: client.search_runs(list(names), filter_string, view, store.MAX_PAGE_SIZE, None, token))
+    return with_backend(store.runs_to_frame(runs, names), uri)
+
+
+def client_experiments(uri: str, include_deleted: bool) -> list[store.Experiment]:
+    """The experiments list built from MLflow's client (the reference path)."""
+    from mlflow import MlflowClient
+    from mlflow.entities import ViewType
+
+    from podium.store.backends.client import all_pages
+    from podium.store.records import last_activity, newest_first
+
+    client = MlflowClient(tracking_uri=uri)
+    view = ViewType.ALL if include_deleted else ViewType.ACTIVE_ONLY
+    out = []
+    for exp in all_pages(lambda token: client.search_experiments(view_type=view, max_results=1000, page_token=token)):
+        runs = all_pages(lambda token, e=exp: client.search_runs([e.experiment_id], "", ViewType.ACTIVE_ONLY, 50_000, None, token))
+        last = last_activity(max((r.info.start_time or 0 for r in runs), default=0), exp.last_update_time, exp.creation_time)
+        out.append(store.Experiment(exp.experiment_id, exp.name, len(runs), last, exp.lifecycle_stage))
+    return newest_first(out)
 
 
 def assert_same_frame(fast: pd.DataFrame, client: pd.DataFrame) -> None:
@@ -74,16 +103,16 @@ def test_fast_path_deleted_runs(awkward_stores, kind, include_deleted):
 @pytest.mark.parametrize("include_deleted", [False, True])
 def test_fast_list_experiments_matches_client(awkward_stores, kind, include_deleted):
     uri, _ = awkward_stores.get(kind)
-    assert store.list_experiments(uri, include_deleted) == store._list_experiments_client(uri, include_deleted)
+    assert store.list_experiments(uri, include_deleted) == client_experiments(uri, include_deleted)
 
 
 @pytest.mark.parametrize("kind", DB_KINDS)
 def test_dataset_filters_on_a_loaded_frame(search_stores, kind):
-    from podium import _sqlstore
+    from podium.store.backends import _tables
 
     uri, _ = search_stores(kind)
     frame = store.load_runs(uri, [SEARCH_EXPERIMENT])
-    datasets = _sqlstore.read_datasets(uri, list(frame["run_id"]))
+    datasets = _tables.read_datasets(uri, list(frame["run_id"]))
     for filter_string in DATASET_FILTERS:
         ours = search.filter_frame(frame, filter_string, datasets=datasets)
         assert list(ours["run_id"]) == list(store.load_runs(uri, [SEARCH_EXPERIMENT], filter_string)["run_id"])
@@ -93,12 +122,13 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_missing_sqlite_file_is_an_empty_store_and_stays_missing(tmp_path):
+def test_missing_sqlite_file_is_reported_and_stays_missing(tmp_path):
     path = tmp_path / "nothing-here.db"
     uri = f"sqlite:///{path}"
-    assert store.list_experiments(uri) == []
+    with pytest.raises(StoreError, match="No MLflow store at .*never creates"):
+        store.list_experiments(uri)
     assert store.store_is_empty(uri)
-    with pytest.raises(NotFoundError):
+    with pytest.raises(StoreError, match="No MLflow store"):
         store.load_runs(uri, ["anything"])
     assert not path.exists()
 
@@ -111,8 +141,9 @@ def test_sqlite_without_mlflow_tables_is_not_migrated(tmp_path, content):
             conn.execute("CREATE TABLE notes (x TEXT)")
     before = _digest(path)
     uri = f"sqlite:///{path}"
-    assert store.list_experiments(uri) == []
-    with pytest.raises(NotFoundError):
+    with pytest.raises(StoreError, match="No MLflow store"):
+        store.list_experiments(uri)
+    with pytest.raises(StoreError, match="No MLflow store"):
         store.load_runs(uri, ["anything"])
     assert _digest(path) == before
     with sqlite3.connect(path) as conn:
@@ -137,7 +168,8 @@ def test_empty_server_database_is_not_migrated(kind):
 
     make = stores.postgres_database if kind == "postgresql" else stores.mysql_database
     with make() as uri:
-        assert store.list_experiments(uri) == []
+        with pytest.raises(StoreError, match="No MLflow store"):
+            store.list_experiments(uri)
         assert store.store_is_empty(uri)
         eng = sa.create_engine(uri)
         try:
@@ -145,10 +177,10 @@ def test_empty_server_database_is_not_migrated(kind):
                 assert sa.inspect(conn).get_table_names() == []
         finally:
             eng.dispose()
-        from podium import _sqlstore
+        from podium.store.backends import _tables
 
         # Let the test helper drop the database: close the pooled connection first.
-        _sqlstore.engine(uri).dispose()
+        _tables.engine(uri).dispose()
 
 
 @pytest.mark.parametrize(
@@ -208,9 +240,11 @@ def test_http_path_bad_filter_is_a_filter_error(awkward_stores, filter_string):
 @pytest.mark.parametrize(("first", "page", "parallel"), [(2, 3, 4), (1, 1, 2), (5, 100, 3), (100, 1, 1)])
 def test_http_paging_in_parallel_gives_every_run_once(awkward_stores, monkeypatch, first, page, parallel):
     # Small pages so the awkward store (13 runs) spans many of them.
-    monkeypatch.setattr(store, "_HTTP_FIRST_PAGE", first)
-    monkeypatch.setattr(store, "_HTTP_PAGE", page)
-    monkeypatch.setattr(store, "_HTTP_PARALLEL", parallel)
+    from podium.store.backends import rest
+
+    monkeypatch.setattr(rest, "FIRST_PAGE", first)
+    monkeypatch.setattr(rest, "PAGE", page)
+    monkeypatch.setattr(rest, "PARALLEL", parallel)
     uri, _ = awkward_stores.get("http")
     exps = [AWKWARD_EXPERIMENT, SECOND_EXPERIMENT]
     for include_deleted in (False, True):
@@ -223,5 +257,7 @@ def test_http_paging_in_parallel_gives_every_run_once(awkward_stores, monkeypatc
 def test_page_token_is_mlflows(offset):
     from mlflow.utils.search_utils import SearchUtils
 
-    assert store._offset_token(offset) == SearchUtils.create_page_token(offset).decode()
-    assert store._page_offset(store._offset_token(offset)) == offset
+    from podium.store.backends import rest
+
+    assert rest.offset_token(offset) == SearchUtils.create_page_token(offset).decode()
+    assert rest.page_offset(rest.offset_token(offset)) == offset

@@ -22,3 +22,7 @@ class StoreError(PodiumError):
 
 class NotFoundError(PodiumError, LookupError):
     """An experiment, metric, model or run the user named does not exist."""
+
+
+class PermissionDeniedError(PodiumError, PermissionError):
+    """MLflow refused the signed-in user (403/401). The message names what was missing."""
