@@ -28,26 +28,50 @@ def resolve_tracking_uri(explicit: str | None = None) -> str:
     return env or DEFAULT_TRACKING_URI
 
 
-def redact_uri(uri: str) -> str:
-    """Replace a password in ``uri`` with ``***``: ``http://alice:s3cret@host`` -> ``http://alice:***@host``.
+# A URI inside any text: a scheme, then everything up to white space or a quote.
+_URI_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>`]+")
+# What may follow the '@' that ends the user info: a host (and port), then a path, query or end.
+_HOST_AFTER = re.compile(r"[A-Za-z0-9.\-_\[\]:%]*(?:[/?#]|$)")
+_SECRET_PARAMS = re.compile(r"(?i)((?:password|passwd|pwd|token|access_token|api_key|apikey|secret)=)[^&;#\s]*")
 
-    Also redacts ``password=`` query parameters, which some database drivers accept.
+
+def redact_uri(uri: str) -> str:
+    """Hide every credential in ``uri`` (or in a text holding URIs): the one redaction function.
+
+    - ``scheme://user:password@host`` -> ``scheme://user:***@host``, whatever the password holds
+      (``@``, ``:``, ``/``, ``#``, ``?``, URL-encoded or not, as SQLAlchemy accepts them);
+    - ``http(s)://TOKEN@host`` -> ``http(s)://***@host`` (a token in the user slot);
+    - ``password=``, ``token=``, ``api_key=``-like query parameters -> ``…=***``.
     """
     if not uri:
         return uri
-    out = uri
+    return _SECRET_PARAMS.sub(r"\1***", _URI_IN_TEXT.sub(lambda m: _redact_one(m.group(0)), uri))
+
+
+def _redact_one(uri: str) -> str:
     scheme = _SCHEME.match(uri)
-    if scheme:
-        rest = uri[scheme.end():]
-        netloc_end = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0),
-                         default=len(rest))
-        netloc, tail = rest[:netloc_end], rest[netloc_end:]
-        # The password may itself hold '@' or ':', so split on the last '@' and the first ':'.
-        userinfo, at, host = netloc.rpartition("@")
-        if at and ":" in userinfo:
-            user = userinfo.split(":", 1)[0]
-            out = f"{scheme.group(0)}{user}:***@{host}{tail}"
-    return re.sub(r"(?i)((?:password|passwd|pwd)=)[^&;]*", r"\1***", out)
+    if not scheme:
+        return uri
+    rest = uri[scheme.end():]
+    # The user info ends at the last '@' that a host and then a path, query or the end follow.
+    # Only databases (SQLAlchemy) accept an unencoded '/', '?' or '#' in a password; in a web
+    # address they end the host, so an '@' after them is in the path.
+    web = uri_scheme(uri) in ("http", "https")
+    end = -1
+    for i, ch in enumerate(rest):
+        if web and ch in "/?#":
+            break
+        if ch == "@" and _HOST_AFTER.match(rest, i + 1):
+            end = i
+    if end < 0:
+        return uri
+    userinfo, tail = rest[:end], rest[end:]
+    user, colon, _password = userinfo.partition(":")
+    if colon:
+        return f"{scheme.group(0)}{user}:***{tail}"
+    if uri_scheme(uri) in ("http", "https"):
+        return f"{scheme.group(0)}***{tail}"
+    return uri
 
 
 def uri_scheme(uri: str) -> str:
