@@ -240,8 +240,8 @@ def test_metric_history_from_the_store_draws_finite_values_and_counts_the_rest(s
     result = charts.metric_history(history, {ids["plain"]: "plain-rf", ids["posinf"]: "inf-loss"}, "loss")
     spec = result.to_dict()
     rows = next(iter(spec["datasets"].values()))
-    assert sorted({r["run"] for r in rows}) == ["plain-rf"]
-    assert [r["value"] for r in rows] == [0.9, 0.5, 0.3, 0.25]
+    assert sorted({r["series"] for r in rows}) == ["plain-rf"]
+    assert [r["y"] for r in rows] == [0.9, 0.5, 0.3, 0.25]
     # SQL stores keep the logged inf as float max: it is shown as the inf it was, i.e. not drawn
     assert result.total == 2 and result.drawn == 1
     assert result.notes == ["1 NaN/inf values not drawn."]
@@ -253,7 +253,7 @@ def test_metric_history_says_how_many_values_were_not_finite():
     result = charts.metric_history(history, {"a": HOSTILE_NAME}, "m")
     assert result.notes == ["2 NaN/inf values not drawn."]
     rows = next(iter(result.to_dict()["datasets"].values()))
-    assert rows[0]["run"] == HOSTILE_NAME  # the name as data, drawn as text by Vega
+    assert rows[0]["series"] == HOSTILE_NAME  # the name as data, drawn as text by Vega
 
 
 @pytest.mark.parametrize("lo, hi, expected", [

@@ -376,7 +376,10 @@ def parallel_coordinates(
         colored = colored.sort_values("c", ascending=direction != "min", kind="stable")
         layers.append(line_layer(colored, opacity=opacity, strokeWidth=1).encode(
             color=alt.Color("c:Q", title=column_label(color, all_cols),
-                            scale=alt.Scale(scheme="viridis", reverse=direction == "min"),
+                            # the scale of every run drawn, so brushing out runs keeps the colours
+                            scale=alt.Scale(scheme="viridis", reverse=direction == "min",
+                                            domain=[float(lines["c"].min()), float(lines["c"].max())]
+                                            if lines["c"].notna().any() else alt.Undefined),
                             legend=alt.Legend(orient="right", gradientLength=160, gradientOpacity=1))))
     elif len(plain):
         layers.append(line_layer(plain, color="#4f46e5", opacity=opacity, strokeWidth=1))

@@ -35,6 +35,14 @@ def smooth(values: np.ndarray, weight: float) -> np.ndarray:
     return out
 
 
+def _ms(stamps: pd.Series) -> pd.Series:
+    """Timestamps as integer milliseconds since the epoch (MLflow's own unit), from integers or datetimes."""
+    if pd.api.types.is_datetime64_any_dtype(stamps):
+        epoch = pd.Timestamp(0, tz="UTC") if getattr(stamps.dt, "tz", None) is not None else pd.Timestamp(0)
+        return ((stamps - epoch) // pd.Timedelta(1, "ms")).astype("int64")
+    return pd.to_numeric(stamps, errors="coerce").fillna(0).astype("int64")
+
+
 def prepare(history: pd.DataFrame, x: str = "step", smoothing: float = 0.0) -> pd.DataFrame:
     """``history`` (``run_id, key, step, timestamp, value``) with ``x`` (the chosen axis) and
     ``y`` (smoothed per run when asked) added, non-finite values left out (SQL stores keep ±inf
@@ -44,7 +52,7 @@ def prepare(history: pd.DataFrame, x: str = "step", smoothing: float = 0.0) -> p
     value = history["value"].astype(float)
     data = history[np.isfinite(value) & (value.abs() < sys.float_info.max)].copy()
     data = data.sort_values(["run_id", "step", "timestamp"], kind="stable")
-    ts = data["timestamp"].astype("int64")
+    data["timestamp"] = ts = _ms(data["timestamp"])
     if x == "step":
         data["x"] = data["step"].astype(float)
     elif x == "relative":
@@ -114,7 +122,7 @@ def band(prepared: pd.DataFrame, groups: dict[str, str], kind: str = "minmax") -
     data["group"] = data["run_id"].map(groups)
     wall = pd.api.types.is_datetime64_any_dtype(data["x"])
     if wall:
-        data["x"] = data["timestamp"].astype("int64").astype(float)
+        data["x"] = data["timestamp"].astype(float)
     # One value per run and step (the last logged), then statistics over runs.
     data = data.groupby(["group", "run_id", "step"], sort=False).last().reset_index()
     g = data.groupby(["group", "step"], sort=True)

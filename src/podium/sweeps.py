@@ -73,9 +73,9 @@ def best_so_far(kids: pd.DataFrame, metric: str, direction: str) -> pd.DataFrame
     best = best.ffill()
     improved = best.ne(best.shift()) & best.notna()
     return pd.DataFrame({
-        "run_id": kids["run_id"].astype(str).values, "trial": np.arange(1, len(kids) + 1),
-        "start_time": kids["start_time"].values if "start_time" in kids else pd.NaT,
-        "value": v.values, "best": best.values, "is_best": improved.values,
+        "run_id": kids["run_id"].astype(str).tolist(), "trial": np.arange(1, len(kids) + 1),
+        "start_time": kids["start_time"].reset_index(drop=True) if "start_time" in kids else pd.NaT,
+        "value": v.to_numpy(), "best": best.to_numpy(), "is_best": improved.to_numpy(dtype=bool),
     })
 
 
