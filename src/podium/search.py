@@ -17,9 +17,16 @@ The evaluation follows MLflow's SQL stores (``SqlAlchemyStore._search_runs``):
   treated as missing.
 - ±inf: SQL stores save them as ±``sys.float_info.max``; the frame holds what the store holds, so
   comparisons agree with the store the frame came from.
-- ``attributes.run_name`` is the ``mlflow.runName`` tag (as in the SQL stores), falling back to
-  the ``run_name`` column when the frame has no such tag column; ``created`` is ``start_time``;
-  ``user_id`` is the ``user`` column.
+- ``attributes.run_name`` is the ``mlflow.runName`` tag on database stores (MLflow's SQL stores
+  search only the tag: a run without it never matches, whatever the runs table's name says) and
+  the run's name (``run_name`` column) on file stores, which match on ``run.info.run_name``.
+  ``created`` is ``start_time``.
+- ``attributes.user_id`` is MLflow's raw ``runs.user_id``, the frame's ``user_id`` column (an empty
+  string is a value: ``user_id = ''`` matches it, ``!=`` too), not Podium's ``user`` column (the
+  user id, else the ``mlflow.user`` tag); a frame without ``user_id`` falls back to ``user``.
+- ``start_time``/``end_time`` compare exact integer milliseconds (no floating point, no nanosecond
+  datetimes: times past 2262 work). An integer beyond SQLite's 64 bits is an error on SQLite, as
+  in MLflow; other stores compare it exactly.
 - ``LIKE`` is case-sensitive on every backend (MLflow sets ``PRAGMA case_sensitive_like`` on
   SQLite and compares ``BINARY`` on MySQL); ``%`` and ``_`` match any characters including
   newlines. ``ILIKE`` folds case like the backend: ASCII only on SQLite (its ``lower()``),
@@ -32,6 +39,7 @@ without either, SQLite's rules apply (MLflow 3's default store is ``sqlite:///ml
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 from typing import Any
@@ -59,14 +67,21 @@ _NUMERIC_OPS = {
     "<": operator.lt,
 }
 
-# The frame column holding each string attribute MLflow lets a filter name.
+# The frame column holding each string attribute MLflow lets a filter name (run_name and user_id
+# are decided per clause, see _string_attribute_column).
 _STRING_ATTRIBUTE_COLUMNS = {
     "run_id": "run_id",
     "status": "status",
     "artifact_uri": "artifact_uri",
-    "user_id": "user",
+    "user_id": "user_id",
     "run_name": "run_name",
 }
+# MLflow's raw runs.user_id (when the store gives it); ``user`` is the user id, else the mlflow.user tag.
+RAW_USER_ID_COLUMN = "user_id"
+RUN_NAME_TAG_COLUMN = "tags.mlflow.runName"
+
+# The integers SQLite can bind (MLflow's SQLite store raises beyond them).
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
@@ -243,9 +258,15 @@ def _clause_mask(df: pd.DataFrame, clause: dict[str, Any], dialect: str, dataset
             return np.where(nan, _logged_nan(df, column), result)
         return result & ~nan
     if kind == "numeric_attribute":
-        values = _epoch_ms(df[key]) if key in df.columns else np.full(n, np.nan)
-        with np.errstate(invalid="ignore"):
-            return _NUMERIC_OPS[comparator](values, value) & ~np.isnan(values)
+        if isinstance(value, int) and not _INT64_MIN <= value <= _INT64_MAX and dialect == "sqlite":
+            raise FilterError(
+                f"attributes.{key}: {value} is too large for an SQLite store (MLflow rejects integers "
+                f"beyond 64 bits, from {_INT64_MIN} to {_INT64_MAX})."
+            )
+        if key not in df.columns:
+            return np.zeros(n, dtype=bool)
+        values, present = _epoch_ms(df[key])
+        return _compare_exact(values, comparator, value) & present
     if kind in ("param", "tag"):
         column = ("params." if kind == "param" else "tags.") + key
         if comparator in ("IS NULL", "IS NOT NULL"):
@@ -255,10 +276,7 @@ def _clause_mask(df: pd.DataFrame, clause: dict[str, Any], dialect: str, dataset
             return np.zeros(n, dtype=bool)
         return _string_mask(df[column], comparator, value, dialect)
     if kind == "string_attribute":
-        column = _STRING_ATTRIBUTE_COLUMNS.get(key, key)
-        if key == "run_name" and "tags.mlflow.runName" in df.columns:
-            # MLflow's SQL stores search the mlflow.runName tag, not the runs table's name.
-            column = "tags.mlflow.runName"
+        column = _string_attribute_column(df, key, dialect)
         if column not in df.columns:
             return np.zeros(n, dtype=bool)
         return _string_mask(df[column], comparator, value, dialect)
@@ -274,13 +292,61 @@ def _logged_nan(df: pd.DataFrame, column: str) -> np.ndarray:
     return df["run_id"].isin(joined.split(NAN_SEPARATOR)).to_numpy(dtype=bool)
 
 
-def _epoch_ms(series: pd.Series) -> np.ndarray:
-    """Milliseconds since the epoch as floats (NaN where missing), from datetimes or numbers."""
+def _string_attribute_column(df: pd.DataFrame, key: str, dialect: str) -> str:
+    if key == "run_name" and dialect != "file":
+        # MLflow's SQL stores search the mlflow.runName tag only ("The name column in the runs
+        # table is empty for runs logged in MLflow <= 1.29.0"): no tag, no match.
+        return RUN_NAME_TAG_COLUMN
+    if key == "user_id" and RAW_USER_ID_COLUMN not in df.columns:
+        return "user"  # a frame from before the raw user id was kept: the closest column
+    return _STRING_ATTRIBUTE_COLUMNS.get(key, key)
+
+
+def _epoch_ms(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Milliseconds since the epoch as exact int64 values, and which rows have a time.
+
+    From datetimes of any resolution (no conversion to nanoseconds, which ends in 2262) or from
+    numbers (epoch milliseconds as the stores give them).
+    """
+    present = series.notna().to_numpy(dtype=bool)
     if pd.api.types.is_datetime64_any_dtype(series):
-        s = series if series.dt.tz is not None else series.dt.tz_localize("UTC")
-        delta = s - pd.Timestamp(0, tz="UTC")
-        return (delta / pd.Timedelta(milliseconds=1)).to_numpy(dtype=float, na_value=np.nan)
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        naive = series.dt.tz_convert(None) if series.dt.tz is not None else series
+        values = naive.to_numpy(dtype="datetime64[ms]").astype("int64")
+    else:
+        numbers = pd.to_numeric(series, errors="coerce")
+        present &= numbers.notna().to_numpy(dtype=bool)
+        floats = numbers.to_numpy(dtype=float, na_value=0.0)
+        if numbers.dtype.kind in "iu":
+            values = numbers.to_numpy(dtype="int64", na_value=0)
+        else:
+            values = np.where(present, np.floor(floats), 0).astype("int64")
+    return np.where(present, values, 0), present
+
+
+def _compare_exact(values: np.ndarray, comparator: str, value: int | float) -> np.ndarray:
+    """``values <comparator> value`` for int64 ``values``, exactly as SQL compares an integer
+    column with an integer or real (no rounding through float64)."""
+    n = len(values)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return np.zeros(n, dtype=bool)
+        if math.isinf(value):
+            value = _INT64_MAX + 1 if value > 0 else _INT64_MIN - 1
+        elif value.is_integer():
+            value = int(value)
+        elif comparator == "=":
+            return np.zeros(n, dtype=bool)
+        elif comparator == "!=":
+            return np.ones(n, dtype=bool)
+        elif comparator in (">", ">="):
+            return _compare_exact(values, ">=", math.ceil(value))
+        else:
+            return _compare_exact(values, "<=", math.floor(value))
+    if value > _INT64_MAX:  # above every int64: as if comparing -1 with 0
+        return np.full(n, _NUMERIC_OPS[comparator](-1, 0), dtype=bool)
+    if value < _INT64_MIN:
+        return np.full(n, _NUMERIC_OPS[comparator](1, 0), dtype=bool)
+    return _NUMERIC_OPS[comparator](values, np.int64(value))
 
 
 def _string_mask(series: pd.Series, comparator: str, value: Any, dialect: str) -> np.ndarray:
