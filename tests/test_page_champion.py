@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import html
+
 import pytest
 
 import champion_store as cs
 from podium import champion as ch
 from podium import store
+from podium.analysis import metric_direction, primary_metric
+from podium.text import inert
 
 
 @pytest.fixture
 def fresh(champion_with_alias):
     return champion_with_alias
+
+
+def plain(text: str) -> str:
+    """Markdown shown by the page without its escaping backslashes."""
+    return html.unescape(text.replace("\\", ""))
 
 
 def table(at, column):
@@ -23,6 +32,7 @@ def champion_page(open_app, uri, where="metrics.latency_ms < 50 and attributes.s
     at = open_app(uri, page="app_pages/champion.py")
     assert not at.exception
     at.multiselect(key="champion_experiments").set_value([cs.EXP_A]).run()
+    at.selectbox(key="champion_metric").set_value("f1").run()
     at.text_input(key="champion_where").set_value(where).run()
     assert not at.exception
     return at
@@ -61,7 +71,7 @@ def test_promotion_needs_confirmation(fresh, open_app, confirm):
     at.button(key="champion_promote").click().run()
     assert not at.exception
     assert store.version_by_alias(uri, cs.MODEL, "champion").run_id == ids["best"]
-    assert any("is now @champion" in s.value for s in at.success)
+    assert any("is now @champion" in plain(s.value) for s in at.success)
     assert any("Keep" in m.value for m in at.markdown)  # after promotion: nothing left to do
     history = table(at, "when")
     assert len(history) == 1 and history.iloc[0]["run_id"] == ids["best"]
@@ -80,7 +90,7 @@ def test_bad_filter_and_no_eligible_run(fresh, open_app, where, message):
     else:
         assert any("No eligible run" in w.value for w in at.warning)
         assert len(table(at, "reason")) == 12
-        assert any("Current @champion: version 1" in i.value for i in at.info)
+        assert any("Current champion: v1 @champion" in plain(i.value) for i in at.info)
     with pytest.raises(KeyError):
         at.button(key="champion_promote")
 
@@ -92,4 +102,17 @@ def test_hostile_run_names_are_not_markdown(fresh, open_app):
     MlflowClient(uri).set_tag(ids["best"], "mlflow.runName", "**bold** [x](javascript:alert(1))")
     at = champion_page(open_app, uri)
     decision = next(m.value for m in at.markdown if "Decision" in m.value)
-    assert r"\*\*bold\*\* \[x\]\(javascript:alert\(1\)\)" in decision
+    assert inert("**bold** [x](javascript:alert(1))") in decision
+
+
+def test_metric_and_direction_default_like_compare_and_report(fresh, open_app):
+    """The headline metric is the one Compare and Report pick; its direction follows its name."""
+    uri, _ = fresh
+    at = open_app(uri, page="app_pages/champion.py")
+    at.multiselect(key="champion_experiments").set_value([cs.EXP_A]).run()
+    primary = primary_metric(store.load_runs(uri, [cs.EXP_A])).removeprefix("metrics.")
+    assert at.selectbox(key="champion_metric").value == primary
+    assert at.segmented_control(key="champion_mode").value == metric_direction(primary)
+    for metric in ("latency_ms", "f1"):
+        at.selectbox(key="champion_metric").set_value(metric).run()
+        assert at.segmented_control(key="champion_mode").value == metric_direction(metric)
