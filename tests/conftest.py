@@ -2,7 +2,10 @@
 
 Stores are built once per test session (PostgreSQL and MariaDB migrations take seconds) and
 their databases dropped at the end. Tests must treat them as read-only; a test that writes
-makes its own store with ``fresh_sqlite_uri``.
+makes its own store with ``fresh_sqlite_uri`` (a copy of one migrated SQLite template).
+
+Every test is marked ``db``, ``server``, ``browser`` or ``slow`` from what it uses
+(``harness.markers``); ``make test-quick`` leaves those out.
 """
 
 from __future__ import annotations
@@ -11,16 +14,20 @@ import contextlib
 import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(TESTS))
 
 import stores  # noqa: E402
+from harness import markers  # noqa: E402
 
-STORE_KINDS = ["sqlite", "postgresql", "mysql", "http", "file"]
+#: The demo scale the end-to-end tests open (the full demo is test_demo's alone).
+SMALL_DEMO_SCALE = 0.2
 
 # Keep MLflow from phoning home or nagging during tests.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -28,42 +35,70 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 os.environ.pop("MLFLOW_TRACKING_URI", None)
 
 
-class AwkwardStores:
-    """Builds each kind of awkward store on first use and tears all down at session end."""
+def pytest_collection_modifyitems(config, items):
+    markers.apply(items, TESTS)
 
-    def __init__(self, base: Path):
+
+STORE_KINDS = ["sqlite", "postgresql", "mysql", "http", "file"]
+
+
+@contextlib.contextmanager
+def _file_store_allowed():
+    """MLflow 3 writes a legacy file store only with ``MLFLOW_ALLOW_FILE_STORE``: set for the
+    write alone, so a test that reads the folder proves Podium sets it itself."""
+    previous = os.environ.get("MLFLOW_ALLOW_FILE_STORE")
+    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("MLFLOW_ALLOW_FILE_STORE", None)
+        else:
+            os.environ["MLFLOW_ALLOW_FILE_STORE"] = previous
+
+
+class StoreKinds:
+    """One data set on a store of each kind, each built on first use; all dropped at session end."""
+
+    def __init__(self, base: Path, name: str, populate: Callable[[str], dict[str, str]]):
         self.base = base
+        self.name = name
+        self.populate = populate
         self.stack = contextlib.ExitStack()
         self.cache: dict[str, tuple[str, dict[str, str]]] = {}
 
     def get(self, kind: str) -> tuple[str, dict[str, str]]:
+        """``(tracking_uri, {label: run_id})`` of the data set on a store of ``kind``."""
         if kind not in self.cache:
             self.cache[kind] = self._build(kind)
         return self.cache[kind]
 
+    __call__ = get
+
     def _build(self, kind: str) -> tuple[str, dict[str, str]]:
         if kind == "sqlite":
-            uri = f"sqlite:///{self.base / 'awkward.db'}"
-            return uri, stores.populate_awkward(uri)
-        if kind == "postgresql":
+            uri = stores.fresh_sqlite(self.base / f"{self.name}.db")
+        elif kind == "postgresql":
             uri = self.stack.enter_context(stores.postgres_database())
-            return uri, stores.populate_awkward(uri)
-        if kind == "mysql":
+        elif kind == "mysql":
             uri = self.stack.enter_context(stores.mysql_database())
-            return uri, stores.populate_awkward(uri)
-        if kind == "http":
-            backend = f"sqlite:///{self.base / 'server.db'}"
+        elif kind == "http":
+            backend = stores.fresh_sqlite(self.base / f"{self.name}-server.db")
             uri = self.stack.enter_context(stores.mlflow_server(backend, self.base / "server-artifacts"))
-            return uri, stores.populate_awkward(uri)
-        if kind == "file":
+        elif kind == "file":
             path = self.base / "mlruns"
-            return str(path), stores.populate_file_store(path)
-        raise ValueError(kind)
+            with _file_store_allowed():
+                return str(path), self.populate(path.resolve().as_uri())
+        else:
+            raise ValueError(kind)
+        return uri, self.populate(uri)
 
 
 @pytest.fixture(scope="session")
 def awkward_stores(tmp_path_factory):
-    registry = AwkwardStores(tmp_path_factory.mktemp("awkward"))
+    """``get(kind) -> (uri, {label: run_id})``: the awkward data (``stores.populate_awkward``) on a
+    store of each kind in STORE_KINDS."""
+    registry = StoreKinds(tmp_path_factory.mktemp("awkward"), "awkward", stores.populate_awkward)
     with registry.stack:
         yield registry
 
@@ -83,7 +118,7 @@ def sqlite_awkward(awkward_stores):
 @pytest.fixture
 def fresh_sqlite_uri(tmp_path):
     """An empty SQLite tracking URI of the test's own, for tests that write."""
-    return f"sqlite:///{tmp_path / 'mlflow.db'}"
+    return stores.fresh_sqlite(tmp_path / "mlflow.db")
 
 
 APP_PATH = str(ROOT / "app.py")
@@ -107,32 +142,43 @@ def open_app():
     return _open
 
 
-@pytest.fixture(scope="session")
-def demo_seed(tmp_path_factory):
-    """The full demo seeded once per session by the real seeder (real sklearn training) into a
-    fresh SQLite store, with what it printed and MLflow's global state before and after.
-    Tests treat the store as read-only."""
+def _seed(tmp_path_factory, name: str, scale: float):
+    """A demo seeded by the real seeder (real sklearn training) into a fresh SQLite store, with
+    what it printed and MLflow's global state before and after."""
     from types import SimpleNamespace
 
     from podium.demo import seed_demo
 
-    uri = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'mlflow.db'}"
+    uri = stores.fresh_sqlite(tmp_path_factory.mktemp(name) / "mlflow.db")
     progress: list[str] = []
     before = stores.global_mlflow_state()
-    summary = seed_demo(uri, progress=progress.append)
+    summary = seed_demo(uri, progress=progress.append, scale=scale)
     return SimpleNamespace(uri=uri, summary=summary, progress=progress, state_before=before,
-                           state_after=stores.global_mlflow_state())
+                           state_after=stores.global_mlflow_state(), scale=scale)
 
 
 @pytest.fixture(scope="session")
-def demo_store_uri(demo_seed):
-    """The URI of the session's demo store (read-only for tests)."""
-    return demo_seed.uri
+def demo_seed(tmp_path_factory):
+    """The full demo (what ``make run`` seeds), once per session. Read-only for tests."""
+    return _seed(tmp_path_factory, "demo", 1.0)
+
+
+@pytest.fixture(scope="session")
+def small_demo_seed(tmp_path_factory):
+    """The demo at :data:`SMALL_DEMO_SCALE` (a subset of the full demo's runs, same values), once
+    per session: what the browser tests open. Read-only for tests."""
+    return _seed(tmp_path_factory, "small-demo", SMALL_DEMO_SCALE)
+
+
+@pytest.fixture(scope="session")
+def demo_store_uri(small_demo_seed):
+    """The URI of the session's small demo store (read-only for tests)."""
+    return small_demo_seed.uri
 
 
 @pytest.fixture(scope="session")
 def demo_app_url(demo_store_uri, tmp_path_factory):
-    """A real ``streamlit run`` of Podium on the demo store, shared by the browser tests."""
+    """A real ``streamlit run`` of Podium on the small demo store, shared by the browser tests."""
     import browser
 
     with browser.streamlit_server(demo_store_uri, tmp_path_factory.mktemp("streamlit")) as url:
@@ -147,37 +193,9 @@ def search_stores(tmp_path_factory):
     """``get(kind) -> (uri, {label: run_id})``: the search-case data (``stores.populate_search_cases``)
     on its own store of each kind in SEARCH_KINDS (and ``http``: a real ``mlflow server`` over
     SQLite), built on first use, dropped at session end."""
-    base = tmp_path_factory.mktemp("search")
-    cache: dict[str, tuple[str, dict[str, str]]] = {}
-    with contextlib.ExitStack() as stack:
-
-        def get(kind: str) -> tuple[str, dict[str, str]]:
-            if kind not in cache:
-                if kind == "sqlite":
-                    uri = f"sqlite:///{base / 'search.db'}"
-                    cache[kind] = (uri, stores.populate_search_cases(uri))
-                elif kind == "postgresql":
-                    uri = stack.enter_context(stores.postgres_database())
-                    cache[kind] = (uri, stores.populate_search_cases(uri))
-                elif kind == "mysql":
-                    uri = stack.enter_context(stores.mysql_database())
-                    cache[kind] = (uri, stores.populate_search_cases(uri))
-                elif kind == "http":
-                    backend = f"sqlite:///{base / 'search-server.db'}"
-                    uri = stack.enter_context(stores.mlflow_server(backend, base / "server-artifacts"))
-                    cache[kind] = (uri, stores.populate_search_cases(uri))
-                elif kind == "file":
-                    path = base / "mlruns"
-                    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
-                    try:
-                        cache[kind] = (str(path), stores.populate_search_cases(path.as_uri()))
-                    finally:
-                        os.environ.pop("MLFLOW_ALLOW_FILE_STORE", None)
-                else:
-                    raise ValueError(kind)
-            return cache[kind]
-
-        yield get
+    registry = StoreKinds(tmp_path_factory.mktemp("search"), "search", stores.populate_search_cases)
+    with registry.stack:
+        yield registry
 
 
 @pytest.fixture(scope="session")

@@ -1,16 +1,17 @@
 """The demo store: real scikit-learn runs seeded into a real SQLite store, read back through Podium.
 
-Seeding the full demo takes about a minute, so it happens once for the module (``demo``); the
-tests only read it. Tests that write make their own small stores with ``scale``.
+Seeding the full demo takes about a minute, so it happens once per session (``demo_seed`` in
+conftest); the tests only read it. The small demo the browser tests open is compared with it
+run by run; tests that write make their own small stores with ``scale``.
 """
 
 from __future__ import annotations
 
 import json
-
 import math
-import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -320,10 +321,10 @@ def test_seeding_restores_mlflow_global_state(demo):
 # Determinism: a smaller seed into another store gives the same runs
 
 
-def test_same_params_and_metrics_every_time(demo, fresh_sqlite_uri):
-    small = seed_demo(fresh_sqlite_uri, scale=0.2)
-    assert small.total_runs < demo.summary.total_runs
-    again = store.load_runs(fresh_sqlite_uri, list(DEMO_EXPERIMENTS))
+def test_same_params_and_metrics_every_time(demo, small_demo_seed):
+    small, small_uri = small_demo_seed.summary, small_demo_seed.uri
+    assert small_demo_seed.scale < 1 and small.total_runs < demo.summary.total_runs
+    again = store.load_runs(small_uri, list(DEMO_EXPERIMENTS))
     # Parents summarise however many children a scale gives them; compare the trained runs.
     again = again[~again["run_id"].isin(_parent_ids(again))]
     full = demo.runs.set_index(["experiment_name", "run_name"])
@@ -346,7 +347,7 @@ def test_same_params_and_metrics_every_time(demo, fresh_sqlite_uri):
     name = boosted["run_name"].iloc[0]
     mine = again[again["run_name"] == name]["run_id"].iloc[0]
     theirs = demo.run(again[again["run_name"] == name]["experiment_name"].iloc[0], name)["run_id"]
-    a = store.load_metric_history(fresh_sqlite_uri, [mine], "train_loss" if "sub" in name else "train_rmse")
+    a = store.load_metric_history(small_uri, [mine], "train_loss" if "sub" in name else "train_rmse")
     b = store.load_metric_history(demo.uri, [theirs], "train_loss" if "sub" in name else "train_rmse")
     assert list(a["value"]) == list(b["value"]) and len(a) > 1
 
@@ -383,6 +384,7 @@ def test_refuses_the_demo_store_itself(demo, capsys):
     assert len(store.load_runs(demo.uri, list(DEMO_EXPERIMENTS))) == len(demo.runs)
 
 
+@pytest.mark.slow
 def test_force_adds_the_demo_beside_existing_experiments(fresh_sqlite_uri, capsys):
     _user_store(fresh_sqlite_uri)
     capsys.readouterr()  # the store's own creation logs
@@ -397,10 +399,21 @@ def test_force_adds_the_demo_beside_existing_experiments(fresh_sqlite_uri, capsy
     assert "warn" not in (out + err).lower() and "INFO" not in out + err
 
 
-def test_an_empty_default_experiment_is_an_empty_store(fresh_sqlite_uri, capsys):
-    store.list_experiments(fresh_sqlite_uri)  # creates the store and its empty Default experiment
-    assert cli.main(["demo", "--tracking-uri", fresh_sqlite_uri, "--scale", "0.1"]) == 0
-    assert {e.name for e in store.list_experiments(fresh_sqlite_uri)} >= set(DEMO_EXPERIMENTS)
+@pytest.mark.slow
+@pytest.mark.parametrize("start", ["no database file yet", "only an empty Default experiment"])
+def test_a_new_or_empty_store_is_seeded(tmp_path, capsys, start):
+    """What ``make run`` meets: MLflow's default store not created yet, or created by a first read."""
+    uri = f"sqlite:///{tmp_path / 'new' / 'mlflow.db'}"
+    (tmp_path / "new").mkdir()
+    if start != "no database file yet":
+        assert [e.name for e in MlflowClient(uri).search_experiments()] == ["Default"]
+    capsys.readouterr()  # the store's own creation logs
+    assert cli.main(["demo", "--tracking-uri", uri, "--scale", "0.1"]) == 0
+    out, err = capsys.readouterr()
+    experiments = {e.name: e.run_count for e in store.list_experiments(uri)}
+    assert all(experiments[name] > 0 for name in DEMO_EXPERIMENTS), experiments
+    assert f"Demo store ready at {uri}" in out
+    assert "INFO" not in out + err  # MLflow's migration logs stay out of the output
 
 
 @pytest.mark.parametrize(
@@ -409,15 +422,13 @@ def test_an_empty_default_experiment_is_an_empty_store(fresh_sqlite_uri, capsys)
         (["--scale", "0"], "--scale"),
         (["--scale", "1.5"], "--scale"),
         (["--tracking-uri", "{tmp}/mlruns"], "file store"),
-        (["--tracking-uri", "http://alice:s3cret@127.0.0.1:{port}"], "alice:***@127.0.0.1"),
+        (["--tracking-uri", "http://alice:s3cret@127.0.0.1:{port}"], "127.0.0.1:{port}"),
     ],
 )
 def test_bad_input_is_one_line_and_never_shows_a_password(tmp_path, capsys, args, expected):
-    import stores
-
     (tmp_path / "mlruns").mkdir()
     fills = {"tmp": str(tmp_path), "port": str(stores.free_port())}
-    args = [a.format(**fills) for a in args]
+    args, expected = [a.format(**fills) for a in args], expected.format(**fills)
     if "--tracking-uri" not in args:
         args += ["--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}"]
     code = cli.main(["demo", *args])
@@ -431,3 +442,43 @@ def test_bad_input_is_one_line_and_never_shows_a_password(tmp_path, capsys, args
 def test_seed_demo_raises_podium_error_for_a_non_empty_store(demo):
     with pytest.raises(PodiumError, match="already holds experiments"):
         seed_demo(demo.uri)
+
+
+@pytest.mark.parametrize("missing", [["sklearn"], ["skops"], ["sklearn", "skops"]])
+def test_without_the_demo_extra_the_error_says_what_to_install(tmp_path, capsys, monkeypatch, missing):
+    """scikit-learn and skops are the optional ``demo`` extra: without them, one line, nothing written."""
+    for module in missing:
+        monkeypatch.setitem(sys.modules, module, None)  # as if not installed: importing it fails
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    code = cli.main(["demo", "--tracking-uri", uri])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    names = {"sklearn": "scikit-learn", "skops": "skops"}
+    assert all(names[m] in err for m in missing) and "requirements-demo.txt" in err
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_importing_the_demo_and_its_help_need_no_scikit_learn():
+    """``python -m podium --help`` and ``demo --help`` work without the demo extra's packages loaded."""
+    code = ("import sys\n"
+            "from podium import cli\n"
+            "import podium.demo\n"
+            "try:\n"
+            "    cli.main(['demo', '--help'])\n"
+            "except SystemExit as exc:\n"
+            "    assert exc.code == 0\n"
+            "print(sorted(m for m in ('sklearn', 'skops') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "--scale" in out and "--force" in out
+    assert out.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["CHAMPION_ALIAS", "CHAMPION_CONSTRAINT", "DEMO_EXPERIMENTS", "DEMO_MODEL", "seed_demo", "_artifact_root",
+     "add_arguments", "run"],
+)
+def test_the_package_keeps_the_names_other_modules_import(name):
+    import podium.demo
+
+    assert getattr(podium.demo, name) is not None

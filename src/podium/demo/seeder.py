@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import unquote, urlsplit
 
-from podium.config import is_file_store, redact_uri, uri_scheme
+from podium.config import is_database_uri, is_file_store, redact_uri, uri_scheme
 from podium.demo import fraud, houses, wine
 from podium.demo.data import NONDETERMINISTIC_METRICS, Outcome, param_value, subset
 from podium.errors import PodiumError, StoreError
@@ -104,7 +104,9 @@ def seed_demo(tracking_uri: str, force: bool = False, progress: Progress | None 
     if is_file_store(uri):
         raise PodiumError(f"The demo writes to a database or tracking server, not a legacy file store ({shown}).")
     _require_demo_packages()
-    with _quiet():  # opening a new SQLite store logs its migrations
+    if is_database_uri(uri):
+        _create_store(uri)
+    with _quiet():
         occupied = _occupied(store.list_experiments(uri, include_deleted=False))
     if occupied and not force:
         names = ", ".join(repr(n) for n in occupied[:3]) + (" …" if len(occupied) > 3 else "")
@@ -141,6 +143,14 @@ def _require_demo_packages() -> None:
     if missing:
         raise PodiumError(f"The demo trains real models and needs {' and '.join(missing)}: "
                           "pip install -r requirements-demo.txt (or pip install 'podium[demo]').")
+
+
+def _create_store(uri: str) -> None:
+    """Create MLflow's tables in a new database (Podium's reads never do; the demo is a writer)."""
+    from mlflow import MlflowClient
+
+    with _quiet(), _store_errors(uri):  # a new store logs its migrations
+        MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
 
 
 def _occupied(experiments) -> list[str]:
@@ -241,6 +251,13 @@ class Run:
     outcome: Outcome | None
 
 
+def _family(model) -> tuple[str, ...]:
+    """The estimator classes in ``model`` (a pipeline's steps in order): what skops's types depend on."""
+    steps = getattr(model, "steps", None)
+    models = [step for _, step in steps] if steps else [model]
+    return tuple(f"{type(m).__module__}.{type(m).__qualname__}" for m in models)
+
+
 class Clock:
     """Deterministic, spread-out start times: runs look like weeks of work, not one minute."""
 
@@ -272,6 +289,7 @@ class Seeder:
         self.models_logged = 0
         self.versions: list[str] = []
         self.champion_version = ""
+        self.trusted_types: dict[tuple[str, ...], list[str]] = {}
         # Explicit requirements: log_model must not infer them (that spawns pip and may hit the network).
         self.requirements = [f"{pkg}=={version(pkg)}" for pkg in ("mlflow", "scikit-learn", "skops", "numpy", "pandas")]
         # Runs are spread over the past three weeks, ending before now.
@@ -375,7 +393,11 @@ class Seeder:
                 signature = infer_signature(example, model.predict(example))
                 # skops (MLflow's safe default format) refuses types it does not know, such as
                 # trees; these are our own freshly trained models, so their types are trusted.
-                trusted = get_untrusted_types(data=skops_dumps(model))
+                # Serialising a model to list them costs as much as logging it: once per family.
+                family = _family(model)
+                if family not in self.trusted_types:
+                    self.trusted_types[family] = get_untrusted_types(data=skops_dumps(model))
+                trusted = self.trusted_types[family]
                 with mlflow.start_run(run_id=r.run_id):
                     info = mlflow.sklearn.log_model(model, name="model", signature=signature,
                                                     pip_requirements=self.requirements,

@@ -1,0 +1,11 @@
+"""The test harness: real stores of every kind Podium reads, the processes that serve them, and
+the rules that mark tests by what they need.
+
+- :mod:`harness.databases`: a fresh SQLite store copied from one migrated template per session,
+  fresh PostgreSQL and MariaDB databases (created and dropped).
+- :mod:`harness.processes`: free ports, health-checked subprocesses, a real ``mlflow server``.
+- :mod:`harness.data`: the awkward and search-case data sets, written by MLflow's own client.
+- :mod:`harness.markers`: ``db``, ``server``, ``browser`` and ``slow`` from what a test uses.
+
+``tests/stores.py`` re-exports the factories and data sets under their old names.
+"""
