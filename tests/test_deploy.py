@@ -1,0 +1,300 @@
+"""The team stack (issue 13): deploy/ checked as files, then run as processes and driven in Chromium.
+
+(a) deploy/compose.yaml, deploy/Dockerfile and deploy/.env.example read as a container runtime
+    would read them (YAML, interpolation from .env.example, the auth ini as configparser reads it).
+(b) The compose topology without containers (tests/harness_deploy.py): fresh PostgreSQL tracking
+    and auth databases, ``mlflow server --app-name basic-auth`` on them, users and permissions made
+    with MLflow's API, two Podium replicas in team mode, Debian's nginx with deploy/nginx.conf.
+    Chromium talks to the proxy only: sign in, Compare, select runs, both downloads on each
+    replica, promote as a user with EDIT, and a replica killed under an open session.
+"""
+
+from __future__ import annotations
+
+import configparser
+import io
+import re
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+import harness_deploy as h
+from browser import CHROMIUM, CHROMIUM_ARGS, SHOTS
+
+ROOT = Path(__file__).resolve().parents[1]
+DEPLOY = ROOT / "deploy"
+COMPOSE = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+SERVICES = COMPOSE["services"]
+ENV_EXAMPLE = dict(line.split("=", 1) for line in (DEPLOY / ".env.example").read_text().splitlines()
+                   if line.strip() and not line.startswith("#"))
+DOCKERFILE = (DEPLOY / "Dockerfile").read_text().replace("\\\n", " ")  # continuation lines joined
+
+
+def interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's interpolation: ${VAR}, ${VAR:-default}, ${VAR:?error}; $$ is a literal $."""
+    def one(m):
+        name, op, arg = m.group(1), m.group(2), m.group(3)
+        if env.get(name):
+            return env[name]
+        if op == ":-":
+            return arg
+        raise KeyError(f"{name} is not set ({arg})")
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\?)([^}]*))?\}", one, value).replace("$$", "$")
+
+
+def command_text(service: dict) -> str:
+    parts = []
+    for key in ("entrypoint", "command"):
+        v = service.get(key, [])
+        parts.extend(v if isinstance(v, list) else [v])
+    return " ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# (a) the files, as a container runtime reads them
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["postgres", "mlflow", "podium", "proxy"])
+def test_every_service_exists_with_a_health_check(name):
+    service = SERVICES[name]
+    test = service["healthcheck"]["test"]
+    assert test[0] in ("CMD", "CMD-SHELL") and len(test) > 1
+
+
+@pytest.mark.parametrize("service, needs", [
+    ("mlflow", "postgres"), ("podium", "mlflow"), ("proxy", "podium"),
+])
+def test_services_start_in_order_once_healthy(service, needs):
+    assert SERVICES[service]["depends_on"][needs]["condition"] == "service_healthy"
+
+
+def test_podium_runs_team_mode_against_the_mlflow_service_with_two_replicas():
+    podium = SERVICES["podium"]
+    assert podium["deploy"]["replicas"] == 2
+    env = podium["environment"]
+    assert env["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
+    assert "--auth mlflow" in command_text(podium) or env.get("PODIUM_AUTH") == "mlflow"
+    # The server's own identity never reaches a team session: no credentials in its environment.
+    assert not {"MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN"} & set(env)
+    assert "ports" not in podium  # reached through the proxy only
+
+
+@pytest.mark.parametrize("needle", ["--app-name=basic-auth", "--serve-artifacts", "server"])
+def test_mlflow_serves_basic_auth_and_artifacts(needle):
+    assert needle in command_text(SERVICES["mlflow"]).split()
+
+
+def test_mlflow_stores_tracking_and_auth_on_postgres_and_its_secrets_come_from_env():
+    mlflow = SERVICES["mlflow"]
+    env = {k: interpolate(str(v), ENV_EXAMPLE) for k, v in mlflow["environment"].items()}
+    assert env["MLFLOW_BACKEND_STORE_URI"].startswith("postgresql://mlflow:")
+    assert env["MLFLOW_BACKEND_STORE_URI"].endswith("@postgres:5432/mlflow")
+    # Every secret is interpolated from .env, none written in the compose file.
+    for key in ("MLFLOW_FLASK_SERVER_SECRET_KEY", "MLFLOW_AUTH_ADMIN_PASSWORD"):
+        assert re.fullmatch(r"\$\{[A-Z_]+:\?[^}]+\}", mlflow["environment"][key]), key
+    assert re.fullmatch(r"\$\{POSTGRES_PASSWORD:\?[^}]+\}", SERVICES["postgres"]["environment"]["POSTGRES_PASSWORD"])
+    # The auth ini, as configparser (MLflow's reader) sees it after interpolation.
+    [ini_ref] = [c for c in mlflow["configs"] if c["target"] == env["MLFLOW_AUTH_CONFIG_PATH"]]
+    ini = configparser.ConfigParser()
+    ini.read_string(interpolate(COMPOSE["configs"][ini_ref["source"]]["content"], ENV_EXAMPLE))
+    assert ini["mlflow"]["database_uri"] == f"postgresql://mlflow:{ENV_EXAMPLE['POSTGRES_PASSWORD']}@postgres:5432/mlflow_auth"
+    assert ini["mlflow"]["default_permission"] in {"READ", "USE", "EDIT", "MANAGE", "NO_PERMISSIONS"}
+    # ... and the database it names is created by the postgres service's init script.
+    [init] = SERVICES["postgres"]["configs"]
+    assert init["target"].startswith("/docker-entrypoint-initdb.d/")
+    assert "CREATE DATABASE mlflow_auth" in COMPOSE["configs"][init["source"]]["content"]
+
+
+def test_only_the_proxy_is_public():
+    published = {name: s.get("ports", []) for name, s in SERVICES.items()}
+    assert published["postgres"] == [] and published["podium"] == []
+    assert [p for p in published["mlflow"] if not str(p).startswith("127.0.0.1:")] == []
+    assert len(published["proxy"]) == 1
+    assert "./nginx.conf:/etc/nginx/nginx.conf:ro" in SERVICES["proxy"]["volumes"]
+
+
+def test_env_example_defines_every_required_variable_and_env_is_not_committed():
+    text = (DEPLOY / "compose.yaml").read_text()
+    required = set(re.findall(r"\$\{([A-Z_]+):\?", text))
+    assert required and required <= set(ENV_EXAMPLE)
+    assert len(ENV_EXAMPLE["MLFLOW_ADMIN_PASSWORD"]) >= 12  # MLflow refuses shorter passwords
+    ignored = subprocess.run(["git", "check-ignore", "-q", "deploy/.env"], cwd=ROOT)
+    assert ignored.returncode == 0
+
+
+@pytest.mark.parametrize("pattern", [
+    r"^FROM python:3\.11-slim",
+    r"^RUN pip install -r requirements\.txt",
+    r"^USER (?!root)\w+",
+    r"^HEALTHCHECK .*/_stcore/health",
+    r"^EXPOSE 8501$",
+    r'^ENTRYPOINT \["python", "-m", "podium", "serve", "--host", "0\.0\.0\.0", "--port", "8501"',
+])
+def test_dockerfile(pattern):
+    assert re.search(pattern, DOCKERFILE, flags=re.M), pattern
+
+
+def test_the_image_has_what_the_mlflow_service_runs():
+    """The `mlflow` service runs `mlflow server --app-name basic-auth` from Podium's image, so the
+    pinned requirements must bring mlflow[auth] (Flask-WTF)."""
+    reqs = (ROOT / "requirements.txt").read_text()
+    assert re.search(r"^(mlflow\[auth\]==|Flask-WTF==)", reqs, flags=re.M | re.I)
+
+
+@pytest.mark.server
+def test_nginx_conf_as_rendered_for_the_test_passes_nginx_t(tmp_path):
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(h.render_nginx_conf(["127.0.0.1:1", "127.0.0.1:2"], "127.0.0.1:3", tmp_path))
+    done = subprocess.run([h.NGINX, "-t", "-p", str(tmp_path), "-c", str(conf), "-g", f"pid {tmp_path}/n.pid;"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    text = conf.read_text()
+    assert "server 127.0.0.1:1 " in text and "server 127.0.0.1:2 " in text and "podium:8501" not in text
+
+
+# ---------------------------------------------------------------------------------------------
+# (b) the topology as processes, driven through the proxy
+# ---------------------------------------------------------------------------------------------
+
+
+
+def on_stack(test):
+    """Marks of the tests on the running stack: PostgreSQL, processes, logged models."""
+    return pytest.mark.db(pytest.mark.server(pytest.mark.slow(test)))
+
+
+ALICE = ("alice", "alice-password-01")   # READ on team-alpha: compare and report
+BOB = ("bob", "bob-password-0001")       # READ on team-alpha, EDIT on the model: promotes
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    base = tmp_path_factory.mktemp("team-stack")
+    with h.team_backend(base) as backend:
+        h.seed_team_store(backend)
+        alpha = h.experiment_id(backend, "team-alpha")
+        for user, password in (ALICE, BOB):
+            h.create_user(backend, user, password)
+            h.grant(backend, user, "experiment", alpha, "READ")
+        h.grant(backend, BOB[0], "registered_model", h.MODEL, "EDIT")
+        team = h.team_mode_available()
+        extra = {} if team else {"MLFLOW_TRACKING_USERNAME": h.ADMIN, "MLFLOW_TRACKING_PASSWORD": h.ADMIN_PASSWORD}
+        with h.replicas(backend.url, base, 2, team=team, env_extra=extra) as reps, \
+                h.nginx_proxy([r.upstream for r in reps], base) as proxy:
+            yield {"backend": backend, "replicas": reps, "proxy": proxy, "team": team,
+                   "keys": sticky_keys(proxy, reps)}
+
+
+def sticky_keys(proxy: h.Proxy, reps: list[h.Replica]) -> dict[str, str]:
+    """A podium_sticky value that nginx's consistent hash sends to each replica (found by asking)."""
+    keys: dict[str, str] = {}
+    for i in range(200):
+        key = f"probe{i:03d}"
+        requests.get(proxy.url + "/_stcore/health", cookies={"podium_sticky": key}, timeout=10).raise_for_status()
+        [served] = proxy.upstreams_for(key)
+        keys.setdefault(served, key)
+        if len(keys) == len(reps):
+            return keys
+    raise AssertionError(f"200 keys all hashed to {set(keys)}")
+
+
+@on_stack
+def test_proxy_gives_a_new_browser_a_sticky_cookie_once_and_keeps_it_on_one_replica(stack):
+    proxy = stack["proxy"]
+    s = requests.Session()
+    first = s.get(proxy.url + "/", timeout=30)
+    assert first.status_code == 200 and "<html" in first.text.lower()
+    cookie = first.headers["set-cookie"]
+    assert re.fullmatch(r"podium_sticky=[0-9a-f]{32}; Path=/; HttpOnly; SameSite=Lax", cookie)
+    key = s.cookies["podium_sticky"]
+    for path in ["/compare", "/report", "/_stcore/health", "/_stcore/host-config", "/champion"]:
+        r = s.get(proxy.url + path, timeout=30)
+        assert r.status_code == 200, path
+        assert "podium_sticky" not in r.headers.get("set-cookie", "")
+    assert len(proxy.upstreams_for(key)) == 1
+    assert set(stack["keys"]) == {r.upstream for r in stack["replicas"]}
+
+
+def new_page(browser, proxy: h.Proxy, sticky: str | None):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 2200}, accept_downloads=True)
+    if sticky:
+        ctx.add_cookies([{"name": "podium_sticky", "value": sticky, "url": proxy.url}])
+    return ctx, ctx.new_page()
+
+
+def sign_in(page, stack, user: str, password: str) -> None:
+    """The team-mode sign-in form (issue 12): Username, Password, Sign in."""
+    if not stack["team"]:
+        return
+    page.get_by_label("Username").fill(user, timeout=90_000)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def go(page, title: str) -> None:
+    """Navigate inside the session (the sidebar), as a user does; a reload would be a new session."""
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title).click()
+    page.get_by_role("heading", name=title).first.wait_for(timeout=90_000)
+
+
+def no_exception(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@on_stack
+@pytest.mark.browser
+@pytest.mark.parametrize("replica", [0, 1])
+def test_sign_in_compare_select_and_download_both_reports_through_the_proxy(stack, browser, replica):
+    proxy, rep = stack["proxy"], stack["replicas"][replica]
+    key = stack["keys"][rep.upstream]
+    ctx, page = new_page(browser, proxy, key)
+    try:
+        page.goto(proxy.url + "/compare?exp=team-alpha")
+        sign_in(page, stack, *ALICE)
+        page.get_by_role("heading", name="Parallel coordinates").wait_for(timeout=90_000)
+        page.wait_for_function("document.querySelectorAll('.vega-embed canvas').length >= 2", timeout=60_000)
+        grid = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
+        page.mouse.click(grid["x"] + 18, grid["y"] + 35 * 1.5)
+        page.get_by_text("Selected runs (1)").wait_for(timeout=30_000)
+        page.mouse.click(grid["x"] + 18, grid["y"] + 35 * 2.5)
+        page.get_by_text("Selected runs (2)").wait_for(timeout=30_000)
+        no_exception(page)
+
+        go(page, "Report")
+        page.get_by_text("Only the 2 runs chosen on Compare").wait_for(timeout=60_000)
+        page.get_by_text(re.compile(r"^2 runs ranked of")).first.wait_for(timeout=60_000)
+        with page.expect_download(timeout=60_000) as got:
+            page.get_by_role("button", name="Download HTML").click()
+        html = Path(got.value.path()).read_text(encoding="utf-8")
+        with page.expect_download(timeout=90_000) as got:
+            page.get_by_role("button", name="Download Markdown (zip)").click()
+        archive = zipfile.ZipFile(io.BytesIO(Path(got.value.path()).read_bytes()))
+        no_exception(page)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"deploy-report-replica{replica}.png"), full_page=True)
+    finally:
+        ctx.close()
+    assert "<html" in html.lower() and html.count("team-alpha-run-") >= 2
+    md = [n for n in archive.namelist() if n.endswith(".md")]
+    assert md and "team-alpha-run-" in archive.read(md[0]).decode("utf-8")
+    # Every request of this browser, downloads (/media/) and the websocket included, hit its replica.
+    lines = [ln for ln in proxy.access_lines() if f"sticky={key} " in ln]
+    assert any("/_stcore/stream" in ln for ln in lines) and any("/media/" in ln for ln in lines)
+    assert proxy.upstreams_for(key) == {rep.upstream}
+    assert not [ln for ln in lines if re.search(r'" (4\d\d|5\d\d) ', ln)]
