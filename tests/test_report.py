@@ -14,7 +14,7 @@ from markdown_it import MarkdownIt
 
 from podium import charts
 from podium.errors import FilterError, NotFoundError
-from podium.report import build_report, log_report_to_mlflow, write_report
+from podium.report import build_report, chartdata, log_report_to_mlflow, write_report
 from podium.report.html import render_html
 from podium.report.markdown import markdown_zip, render_markdown
 from podium.report.safe import fmt_delta, fmt_value, md_text, summary_html, summary_markdown
@@ -232,8 +232,11 @@ def test_summary_is_safe_markdown_in_markdown(summary, passes_through):
 
 
 @pytest.mark.parametrize("value, text", [
-    (0.6153846, "0.6154"), (12.3456, "12.35"), (math.nan, "n/a"), (None, "n/a"), (math.inf, "inf"),
-    (-math.inf, "-inf"), (0.0, "0"), (1e-7, "1.000e-07"), (123456789.0, "1.235e+08"),
+    (0.6153846, "0.6154"), (12.3456, "12.35"), (math.nan, "n/a"), (None, "n/a"), (math.inf, "∞"),
+    (-math.inf, "-∞"), (0.0, "0"), (1e-7, "1.000e-07"), (123456789.0, "1.235e+08"),
+    # MLflow's SQL stores keep ±inf as ±float max: shown as infinity, not 1.798e+308.
+    (1.7976931348623157e308, "∞"), (-1.7976931348623157e308, "-∞"), ("1.7976931348623157e308", "∞"),
+    (1.7e308, "1.700e+308"), ("0\x1b[0m", "0␛[0m"),
 ])
 def test_fmt_value(value, text):
     assert fmt_value(value) == text
@@ -334,4 +337,4 @@ def test_the_champion_is_marked_on_the_report_charts(report_store, filter_string
     parallel, scatter = (c.spec for c in r.charts)
     assert f"Dashed black: {label}." in parallel["title"]["subtitle"]
     stars = [layer for layer in scatter["layer"] if layer["mark"].get("shape") == charts.STAR]
-    assert len(stars) == 1 and [row["run_id"] for row in scatter["datasets"][stars[0]["data"]["name"]]] == [ids["champ"]]
+    assert len(stars) == 1 and [row["run"] for row in chartdata.rows(scatter, stars[0]["data"]["name"])] == ["champ-run"]

@@ -12,7 +12,7 @@ import pytest
 from report_store import EXPERIMENT, populate_report_store
 from stores import AWKWARD_EXPERIMENT
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).absolute().parents[1]
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,12 @@
-"""Team reports: build a Report from the store, render it as Markdown or one HTML file.
+"""Team reports: gather from the store, build a Report, render it as Markdown or one HTML file.
 
-Three stages, as in ydata-profiling: :func:`build_report` computes (plain data),
-:func:`~podium.report.markdown.render_markdown` and :func:`~podium.report.html.render_html`
-render. :func:`write_report` writes either format to disk and :func:`log_report_to_mlflow`
-records a report next to the runs it is about.
+Three stages, as in ydata-profiling: :mod:`~podium.report.gather` reads the store (the runs
+once, then the champion and the top runs' records), :func:`~podium.report.build.build` computes
+on those frames (plain data, no I/O), :func:`~podium.report.markdown.render_markdown` and
+:func:`~podium.report.html.render_html` render; the title, author and summary go on last
+(:meth:`Report.with_words`). :func:`build_report` runs gather and build in one call.
+:func:`write_report` writes either format to disk and :func:`log_report_to_mlflow` records a
+report next to the runs it is about.
 """
 
 from __future__ import annotations
@@ -13,17 +16,19 @@ import tempfile
 from pathlib import Path
 
 from podium.report.build import Report, build_report
+from podium.report.gather import ReportQuery
 
-__all__ = ["Report", "build_report", "log_report_to_mlflow", "write_report"]
+__all__ = ["Report", "ReportQuery", "build_report", "log_report_to_mlflow", "write_report"]
 
 REPORT_TAG = "podium.report"
 
 
-def write_report(report: Report, path: str | Path, fmt: str) -> list[Path]:
+def write_report(report: Report, path: str | Path, fmt: str, warnings: list[str] | None = None) -> list[Path]:
     """Write ``report`` as ``fmt`` (``"html"`` or ``"md"``) to ``path``; returns the files written.
 
     Markdown charts go to ``<stem>_files/`` beside ``path``; a ``.zip`` path gets the Markdown
-    and its charts in one zip.
+    and its charts in one zip. When the chart images cannot be drawn the Markdown is written
+    without them, says so, and the reason is appended to ``warnings``.
     """
     from podium.report.html import render_html
     from podium.report.markdown import markdown_zip, write_markdown
@@ -35,9 +40,9 @@ def write_report(report: Report, path: str | Path, fmt: str) -> list[Path]:
     if fmt != "md":
         raise ValueError(f"Unknown report format {fmt!r}")
     if path.suffix.lower() == ".zip":
-        path.write_bytes(markdown_zip(report, path.stem))
+        path.write_bytes(markdown_zip(report, path.stem, warnings))
         return [path]
-    write_markdown(report, path)
+    write_markdown(report, path, warnings)
     folder = path.parent / f"{path.stem}_files"
     return [path] + sorted(folder.glob("*.png"))
 

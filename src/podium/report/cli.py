@@ -40,6 +40,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except PodiumError:
+        raise
+    except Exception as exc:  # one line, never a traceback (and never a password: see reason())
+        from podium.report.gather import reason
+
+        raise PodiumError(f"{type(exc).__name__}: {reason(exc)}") from None
+
+
+def _run(args: argparse.Namespace) -> int:
     from podium.report import write_report
     from podium.report.build import build_report
 
@@ -55,7 +66,10 @@ def run(args: argparse.Namespace) -> int:
         uri, args.experiment, args.metric, args.mode, args.top, args.filter, title=args.title,
         author=args.author, summary=args.summary, model_name=args.model_name, alias=args.alias, ui_url=args.ui_url,
     )
-    written = write_report(report, output, args.fmt)
+    warnings: list[str] = []
+    written = write_report(report, output, args.fmt, warnings)
+    for warning in warnings:
+        print(f"podium report: warning: {warning}", file=sys.stderr)
     print(f"Wrote {written[0]} ({len(report.leaderboard)} runs ranked of {report.provenance.runs_filtered}; "
           f"store {redact_uri(uri)})")
     if args.log_to_mlflow:

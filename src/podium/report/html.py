@@ -10,7 +10,11 @@ summary, which markdown-it renders with raw HTML off (see :func:`podium.report.s
 from __future__ import annotations
 
 import functools
+import html as html_lib
 import json
+import os
+import tempfile
+from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
@@ -22,12 +26,36 @@ from podium.report.build import Report
 SVG_MAX_RUNS = 1500
 
 
+def _cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "podium"
+
+
 @functools.lru_cache(maxsize=1)
 def vega_bundle() -> str:
-    """Vega, Vega-Lite and Vega-Embed as one script (globals ``vega``, ``vegaLite``, ``vegaEmbed``)."""
+    """Vega, Vega-Lite and Vega-Embed as one script (globals ``vega``, ``vegaLite``, ``vegaEmbed``).
+
+    vl-convert bundles them in about 2 s; the result is kept in the user's cache folder
+    (``$XDG_CACHE_HOME/podium``, else ``~/.cache/podium``), one file per vl-convert version, so a
+    ``podium report`` in a fresh process does not pay that again. Without a writable cache folder
+    it is bundled each time.
+    """
     import vl_convert as vlc
 
-    bundle = vlc.javascript_bundle()
+    path = _cache_dir() / f"vega-bundle-vl-convert-{getattr(vlc, '__version__', 'unknown')}.js"
+    bundle = None
+    try:
+        bundle = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        pass
+    if not bundle or "vegaEmbed" not in bundle:
+        bundle = vlc.javascript_bundle()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp") as tmp:
+                tmp.write(bundle)
+            os.replace(tmp.name, path)
+        except OSError:
+            pass
     # The bundle goes inside a <script> element: make sure nothing in it can end that element.
     return bundle.replace("</script", "<\\/script").replace("<!--", "<\\!--")
 
@@ -76,6 +104,22 @@ def render_html(report: Report, include_bundle: bool = True) -> str:
         better="higher is better" if report.mode == "max" else "lower is better",
         # SVG prints crisply; past a couple of thousand runs a canvas draws far faster.
         renderer_json=json_for_script("svg" if report.provenance.runs_filtered <= SVG_MAX_RUNS else "canvas"),
+    )
+
+
+def preview_document(html: str) -> str:
+    """A page showing report ``html`` in a frame whose scripts cannot touch the page around it.
+
+    The frame is ``sandbox="allow-scripts"`` without ``allow-same-origin``: the report's own
+    scripts (Vega drawing the charts) run in an opaque origin, with no access to the embedding
+    app's cookies, storage or DOM, whatever the embedding frame allows. This page itself runs no
+    script; the report travels HTML-escaped in ``srcdoc``.
+    """
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><style>html,body{margin:0;height:100%;}'
+        "iframe{display:block;border:0;width:100%;height:100%;}</style></head><body>"
+        '<iframe sandbox="allow-scripts" referrerpolicy="no-referrer" title="Report preview" '
+        f'srcdoc="{html_lib.escape(html, quote=True)}"></iframe></body></html>'
     )
 
 

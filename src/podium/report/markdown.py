@@ -9,11 +9,17 @@ address and a run id that is checked to be plain letters and digits.
 from __future__ import annotations
 
 import io
+import json
 import re
+import subprocess
+import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
-from podium.report.build import Report
+from podium.errors import PodiumError
+from podium.report import chartdata
+from podium.report.build import FINISHED, Report
 from podium.report.safe import (
     delta_better,
     fmt_delta,
@@ -35,52 +41,110 @@ MD_METRICS = 3
 MD_PARAMS = 4
 
 
-def chart_pngs(report: Report) -> dict[str, bytes]:
-    """Each chart as PNG bytes, keyed by file name (``parallel.png``, ``scatter.png``)."""
-    import vl_convert as vlc
+PNG_TIMEOUT_S = 300
 
-    out = {}
+
+class ChartImageError(PodiumError):
+    """The chart images could not be drawn (the report is still written, without them)."""
+
+
+def chart_pngs(report: Report) -> dict[str, bytes]:
+    """Each chart as PNG bytes, keyed by file name (``parallel.png``, ``scatter.png``).
+
+    Every string is made visible first (:func:`podium.report.chartdata.compact`: no control
+    or bidi character reaches vl-convert), and vl-convert draws in a child process
+    (:mod:`podium.report._png_child`), so even a crash of the native renderer only fails this call.
+
+    Raises:
+        ChartImageError: the renderer failed; the message says how, in one line.
+    """
+    if not report.charts:
+        return {}
+    charts = {}
     for chart in report.charts:
-        spec = dict(chart.spec)
+        spec = chartdata.compact(chart.spec)
         if spec.get("width") == "container":
             spec["width"] = PNG_WIDTH
-        out[f"{chart.key}.png"] = vlc.vegalite_to_png(spec, scale=2)
-    return out
+        charts[f"{chart.key}.png"] = spec
+    return render_pngs(charts)
 
 
-def render_markdown(report: Report, image_dir: str | Path | None = None, image_prefix: str | None = None) -> str:
+def render_pngs(charts: dict[str, dict], scale: int = 2) -> dict[str, bytes]:
+    """Vega-Lite specs (by file name) drawn as PNG by vl-convert in a child process.
+
+    Callers sanitise the specs; this only keeps a renderer crash out of the calling process.
+
+    Raises:
+        ChartImageError: the child failed, crashed or took longer than ``PNG_TIMEOUT_S``.
+    """
+    child = Path(__file__).with_name("_png_child.py")
+    payload = json.dumps({"scale": scale, "charts": charts}, allow_nan=False, default=str)
+    with tempfile.TemporaryDirectory(prefix="podium-png-") as folder:
+        try:
+            done = subprocess.run([sys.executable, str(child), folder], input=payload.encode("utf-8"),
+                                  capture_output=True, timeout=PNG_TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired:
+            raise ChartImageError(f"drawing the chart images took longer than {PNG_TIMEOUT_S} s") from None
+        except OSError as exc:
+            raise ChartImageError(f"the chart renderer could not start ({exc.strerror or exc})") from None
+        if done.returncode != 0:
+            lines = [line for line in done.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+            how = lines[-1].strip()[:200] if lines else f"exit code {done.returncode}"
+            raise ChartImageError(f"the chart renderer (vl-convert) failed: {how}")
+        return {name: (Path(folder) / name).read_bytes() for name in charts}
+
+
+def _pngs(report: Report, warnings: list[str] | None) -> tuple[dict[str, bytes], str | None]:
+    try:
+        return chart_pngs(report), None
+    except ChartImageError as exc:
+        problem = f"The chart images could not be drawn ({exc}); the HTML report has the charts."
+        if warnings is not None:
+            warnings.append(problem)
+        return {}, problem
+
+
+def render_markdown(report: Report, image_dir: str | Path | None = None, image_prefix: str | None = None,
+                    warnings: list[str] | None = None) -> str:
     """The report as Markdown text.
 
     Args:
         report: What :func:`~podium.report.build.build_report` computed.
         image_dir: Write the chart PNGs here; without it, charts are listed but not drawn.
         image_prefix: How the Markdown refers to the images (default: ``image_dir``'s name).
+        warnings: When the images cannot be drawn, the text says so and the reason is appended here.
     """
     images: dict[str, str] = {}
+    problem = None
     if image_dir is not None and report.charts:
         folder = Path(image_dir)
-        folder.mkdir(parents=True, exist_ok=True)
         prefix = image_prefix if image_prefix is not None else folder.name
-        for name, data in chart_pngs(report).items():
+        pngs, problem = _pngs(report, warnings)
+        if pngs:
+            folder.mkdir(parents=True, exist_ok=True)
+        for name, data in pngs.items():
             (folder / name).write_bytes(data)
             images[name] = f"{prefix}/{name}" if prefix else name
-    return _render(report, images)
+    return _render(report, images, problem)
 
 
-def write_markdown(report: Report, path: str | Path) -> Path:
+def write_markdown(report: Report, path: str | Path, warnings: list[str] | None = None) -> Path:
     """Write ``path`` and its charts in ``<stem>_files/`` beside it; returns the path."""
     path = Path(path)
-    text = render_markdown(report, path.parent / f"{path.stem}_files", f"{path.stem}_files")
+    text = render_markdown(report, path.parent / f"{path.stem}_files", f"{path.stem}_files", warnings)
     path.write_text(text, encoding="utf-8")
     return path
 
 
-def markdown_zip(report: Report, stem: str = "report") -> bytes:
-    """A zip holding ``<stem>.md`` and ``<stem>_files/*.png``."""
+def markdown_zip(report: Report, stem: str = "report", warnings: list[str] | None = None) -> bytes:
+    """A zip holding ``<stem>.md`` and ``<stem>_files/*.png``.
+
+    When the images cannot be drawn the zip holds the Markdown alone, which says so.
+    """
     buffer = io.BytesIO()
     folder = f"{stem}_files"
-    pngs = chart_pngs(report) if report.charts else {}
-    text = _render(report, {name: f"{folder}/{name}" for name in pngs})
+    pngs, problem = _pngs(report, warnings) if report.charts else ({}, None)
+    text = _render(report, {name: f"{folder}/{name}" for name in pngs}, problem)
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(f"{stem}.md", text)
         for name, data in pngs.items():
@@ -96,7 +160,7 @@ def _row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _render(r: Report, images: dict[str, str]) -> str:
+def _render(r: Report, images: dict[str, str], problem: str | None = None) -> str:
     p = r.provenance
     better = "higher is better" if r.mode == "max" else "lower is better"
     out = [f"# {md_text(r.title)}", ""]
@@ -147,6 +211,8 @@ def _render(r: Report, images: dict[str, str]) -> str:
         out += [_row(head), _row(align)]
         for row in r.leaderboard:
             name = md_text(row.run_name, CELL_MAX)
+            if row.status and row.status != FINISHED:
+                name += f" **{md_text(row.status)}**"
             if row.is_champion:
                 name += " ★ _champion_"
             if len(p.experiments) > 1:
@@ -168,6 +234,8 @@ def _render(r: Report, images: dict[str, str]) -> str:
 
     if r.charts:
         out += ["## Charts", ""]
+        if problem:
+            out += [f"> {md_text(problem)}", ""]
         for chart in r.charts:
             out += [f"### {md_text(chart.title)}", ""]
             src = images.get(f"{chart.key}.png")
@@ -180,10 +248,13 @@ def _render(r: Report, images: dict[str, str]) -> str:
     if r.cards:
         out += ["## Reproducibility", ""]
     for i, card in enumerate(r.cards, start=1):
-        out += [f"### {i}. {md_text(card.run_name, CELL_MAX)}", ""]
+        status = f" ({md_text(card.status)})" if card.status and card.status != FINISHED else ""
+        out += [f"### {i}. {md_text(card.run_name, CELL_MAX)}{status}", ""]
+        if card.unreadable:
+            out += [f"> **Not read:** MLflow could not read this run's data sets and models ({md_text(card.unreadable)}).", ""]
         if card.missing:
             out += ["> **Missing:** " + "; ".join(card.missing) + ".", ""]
-        else:
+        elif not card.unreadable:
             out += ["> **Complete:** code version, data sets and model with its environment are recorded.", ""]
         line = f"- **Run id:** {md_code(card.run_id)}"
         if _link_ok(card.url):
@@ -195,18 +266,21 @@ def _render(r: Report, images: dict[str, str]) -> str:
         entry = card.entry_point or (f"{card.source_type.lower()} source" if card.source_type else None)
         out.append(f"- **Entry point:** {md_code(entry) if card.entry_point else md_text(entry) if entry else '_not recorded_'}")
         out.append(f"- **User:** {md_text(card.user) if card.user else '_unknown_'} · **Started:** {fmt_time(card.start_time)} · **Duration:** {fmt_duration(card.duration_s)}")
-        if card.datasets:
+        if card.unreadable and not card.datasets:
+            out.append("- **Data sets:** _could not be read_")
+        elif card.datasets:
             ds = "; ".join(f"{md_text(d.name)} (digest {md_code(d.digest)}" + (f", {md_text(d.context)})" if d.context else ")") for d in card.datasets)
             out.append(f"- **Data sets:** {ds}")
         else:
             out.append("- **Data sets:** _none logged_")
         if card.models:
             for m in card.models:
-                env = ", ".join(md_code(f) for f in m.env_files) or "_no environment file_"
+                env = ", ".join(md_code(f) for f in m.env_files) or (
+                    "_no environment file_" if m.files_checked else "_not checked (the model's files were not listed)_")
                 out.append(f"- **Model** {md_text(m.name)}: {md_code(m.uri)} · environment: {env}")
                 out.append(f"  - Load it: {md_code(m.load_code)}")
         else:
-            out.append("- **Model:** _none logged_")
+            out.append("- **Model:** _could not be read_" if card.unreadable else "- **Model:** _none logged_")
         if card.params:
             params = ", ".join(f"{md_text(k, 60)} = {md_text(v, 60)}" for k, v in card.params.items())
             more = f" (and {card.params_hidden} more)" if card.params_hidden else ""

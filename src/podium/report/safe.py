@@ -14,7 +14,39 @@ from datetime import datetime
 
 from markdown_it import MarkdownIt
 
+from podium.ranking import as_number
+
 SAFE_SCHEMES = ("http", "https", "mailto")
+
+# Characters that are never text: C0/C1 controls (an ANSI escape in a param value), DEL,
+# bidirectional overrides and isolates (U+202E shows "exe.txt" as "txt.exe"), lone surrogates
+# and noncharacters. Native renderers (vl-convert's XML parser) abort the process on some of
+# them; in a table they hide or reorder what a reader sees. NEL (U+0085) is a line break.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+    "\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]"
+)
+
+
+def _shown_as(match: re.Match) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)  # Control Pictures: ESC shows as ␛
+    if code == 0x7F:
+        return "\u2421"
+    return "\ufffd"
+
+
+def visible(value) -> str:
+    """``value`` with every control, bidi-override or non-character replaced by a visible sign.
+
+    C0 controls become their Control Pictures (``\\x1b`` shows as ``␛``), DEL ``␡``, the rest
+    ``�``; tab and newlines are kept (callers that need one line fold them). The result is safe
+    for vl-convert and shows the reader that something was there.
+    """
+    text = "" if value is None else str(value)
+    return _INVISIBLE.sub(_shown_as, text) if _INVISIBLE.search(text) else text
+
 
 # ASCII punctuation CommonMark lets us backslash-escape, minus the few that are harmless and
 # common in run names ("-", "." and "=" between digits are handled apart for readability).
@@ -32,7 +64,7 @@ def md_text(value, max_len: int | None = None) -> str:
     that means something is backslash-escaped, ``<``, ``>`` and ``&`` become entities, and
     newlines become spaces.
     """
-    text = "" if value is None else str(value)
+    text = visible(value)
     if max_len and len(text) > max_len:
         text = text[: max_len - 1] + "…"
     text = re.sub(r"\s*[\r\n\u2028\u2029\x85]+\s*", " ", text)
@@ -44,7 +76,7 @@ def md_text(value, max_len: int | None = None) -> str:
 
 def md_code(value) -> str:
     """``value`` as an inline code span (for ids and URIs Podium made); backticks are fenced."""
-    text = re.sub(r"[\r\n]+", " ", "" if value is None else str(value)).replace("|", "\\|")
+    text = re.sub(r"[\r\n]+", " ", visible(value)).replace("|", "\\|")
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
@@ -110,17 +142,21 @@ def summary_markdown(text: str) -> str:
 
 
 def fmt_value(value, digits: int = 4) -> str:
-    """A metric for people: 4 significant digits, ``inf``/``-inf``, ``n/a`` for missing."""
+    """A metric for people: 4 significant digits, ``∞``/``-∞``, ``n/a`` for missing.
+
+    ±float max (how MLflow's SQL stores keep ±inf) is shown as ``∞``/``-∞`` too.
+    """
     if value is None:
         return "n/a"
     try:
-        v = float(value)
+        float(value)
     except (TypeError, ValueError):
-        return str(value)
+        return visible(value)
+    v = as_number(value)
     if math.isnan(v):
         return "n/a"
     if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
+        return "∞" if v > 0 else "-∞"
     if v != 0 and (abs(v) >= 1e6 or abs(v) < 1e-4):
         return f"{v:.{digits - 1}e}"
     return f"{v:.{digits}g}" if abs(v) >= 1 else f"{v:.{digits}f}".rstrip("0").rstrip(".") or "0"
