@@ -43,7 +43,7 @@ def test_permalink_opens_the_filtered_view_of_several_experiments(sqlite_awkward
     assert "accuracy > 0.85, 5 of 13 runs · 2 experiments" in texts(at.caption)
     assert sorted(table(at)["run_id"]) == sorted(ids[k] for k in ["plain", "unicode", "hostile", "child1", "child2"])
     specs = charts(at)
-    assert len(specs) == 2  # parallel coordinates and scatter
+    assert len(specs) >= 2  # parallel coordinates and scatter first, then importance, sweeps...
     assert specs[0]["title"]["text"].startswith("Parallel coordinates")
     assert query(at, "exp") == BOTH and query(at, "filter") == ["metrics.accuracy > 0.85"]
 
@@ -93,7 +93,7 @@ def test_default_is_the_latest_experiment_with_runs(sqlite_awkward, open_app):
     at = open_app(uri, PAGE)
     assert not at.exception
     assert at.multiselect(key="compare_experiments").value == [SECOND_EXPERIMENT]
-    assert len(charts(at)) == 2
+    assert len(charts(at)) >= 2
 
 
 def test_empty_experiment_says_so(fresh_sqlite_uri, open_app):
@@ -108,7 +108,8 @@ def test_empty_experiment_says_so(fresh_sqlite_uri, open_app):
 def test_unreachable_store_shows_a_message_and_retry(open_app):
     at = open_app("http://bob:hunter2@127.0.0.1:9", PAGE)
     assert not at.exception
-    assert "127.0.0.1:9" in texts(at.error) and "hunter2" not in texts(at.error)
+    shown = texts(at.error).replace("\\", "")  # the message is Markdown-escaped (podium.text.inert)
+    assert "127.0.0.1:9" in shown and "hunter2" not in shown
     assert at.button(key="compare_store_retry")
 
 
