@@ -250,6 +250,11 @@ def apply_rollback(tracking_uri: str | None, plan: RollbackPlan, promoted_by: st
     has moved since the plan was made. Returns a :class:`podium.champion.PromotionResult`."""
     from podium.champion import PromotionResult
 
+    with store.promotion_lock(tracking_uri, plan.model_name):
+        return _apply_rollback(tracking_uri, plan, promoted_by, PromotionResult)
+
+
+def _apply_rollback(tracking_uri, plan: RollbackPlan, promoted_by: str | None, PromotionResult):  # noqa: N803
     versions = {v.version: v for v in store.model_versions(tracking_uri, plan.model_name)}
     current = next((v for v in versions.values() if plan.alias in v.aliases), None)
     if current is None or current.version != plan.from_version:
