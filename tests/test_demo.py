@@ -400,20 +400,32 @@ def test_force_adds_the_demo_beside_existing_experiments(fresh_sqlite_uri, capsy
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("start", ["no database file yet", "only an empty Default experiment"])
-def test_a_new_or_empty_store_is_seeded(tmp_path, capsys, start):
-    """What ``make run`` meets: MLflow's default store not created yet, or created by a first read."""
+def test_a_store_not_created_yet_is_created_and_seeded(tmp_path, capsys):
+    """What ``make run`` meets on a first run: MLflow's default store does not exist yet."""
     uri = f"sqlite:///{tmp_path / 'new' / 'mlflow.db'}"
     (tmp_path / "new").mkdir()
-    if start != "no database file yet":
-        assert [e.name for e in MlflowClient(uri).search_experiments()] == ["Default"]
-    capsys.readouterr()  # the store's own creation logs
     assert cli.main(["demo", "--tracking-uri", uri, "--scale", "0.1"]) == 0
     out, err = capsys.readouterr()
     experiments = {e.name: e.run_count for e in store.list_experiments(uri)}
     assert all(experiments[name] > 0 for name in DEMO_EXPERIMENTS), experiments
     assert f"Demo store ready at {uri}" in out
     assert "INFO" not in out + err  # MLflow's migration logs stay out of the output
+
+
+@pytest.mark.parametrize(
+    "experiment, with_run, occupied",
+    [
+        ("Default", False, []),  # every new store has it: still empty
+        ("Default", True, ["Default"]),
+        ("my-experiment", False, ["my-experiment"]),
+    ],
+)
+def test_what_makes_a_store_occupied(fresh_sqlite_uri, experiment, with_run, occupied):
+    from podium.demo.seeder import _occupied
+
+    MlflowClient(fresh_sqlite_uri).search_experiments()  # MLflow adds its Default experiment
+    _user_store(fresh_sqlite_uri, experiment, with_run=with_run)
+    assert _occupied(store.list_experiments(fresh_sqlite_uri)) == occupied
 
 
 @pytest.mark.parametrize(
