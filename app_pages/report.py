@@ -1,9 +1,14 @@
 """Report: turn a comparison into a Markdown or one-file HTML report a lead can send.
 
-Experiments, filter and chosen runs come from the Compare page when set there. The preview is the
-HTML report itself (run data escaped by the renderer, so it is safe to frame); "Log to MLflow"
-writes only after an explicit confirmation.
+Experiments, filter and chosen runs come from the Compare page when set there. The runs are the
+frame every page shares (read once); the report is built from it, and the store is read again
+only for the champion and the top runs' records when those change. Title, author and summary
+are put on at render time: editing them reads and computes nothing again. The preview is the
+HTML report in a frame sandboxed to scripts only (an opaque origin: its scripts cannot reach
+this app); "Log to MLflow" writes only after an explicit confirmation.
 """
+
+import uuid
 
 import streamlit as st
 
@@ -11,28 +16,38 @@ from app_pages._common import (
     EXPERIMENTS_KEY, cached_experiments, cached_runs, selected_runs, show_store_error, store_sidebar, tracking_uri,
 )
 from podium import analysis
+from podium.config import redact_uri
 from podium.errors import PodiumError
-from podium.report import build_report, log_report_to_mlflow
-from podium.report.html import render_html
+from podium.filters import mlflow_ui_base
+from podium.report import ReportQuery, log_report_to_mlflow
+from podium.report.build import build
+from podium.report.gather import read_extras, select_runs, top_runs
+from podium.report.html import preview_document, render_html
 from podium.report.markdown import markdown_zip
+from podium.text import inert
 
 UI_BASE_KEY = "podium_mlflow_ui"  # the MLflow UI address typed on the Compare page
 
 
 @st.cache_data(ttl=300, show_spinner=False, max_entries=8)
-def cached_report(uri, experiments, metric, mode, top, filter_string, run_ids, title, author, summary, ui_url):
-    return build_report(uri, list(experiments), metric, mode, top, filter_string, list(run_ids) or None,
-                        title=title, author=author, summary=summary, ui_url=ui_url)
+def cached_report(uri, experiments, query, runs):
+    """The report without its words, and a key naming it; built once per (store, experiments,
+    query, loaded runs). Reads only the champion and the top runs' records."""
+    chosen = select_runs(uri, list(experiments), runs, query.filter_string, query.run_ids)
+    extras = read_extras(uri, runs, top_runs(chosen, query), query)
+    report = build(runs, chosen, query, extras, experiments=list(experiments), store_label=redact_uri(str(uri)),
+                   ui_base=mlflow_ui_base(uri, query.ui_url))
+    return report, uuid.uuid4().hex
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_html(key, title, author, summary, _report) -> str:
+    return render_html(_report.with_words(title, author, summary))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def cached_html(report) -> str:
-    return render_html(report)
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def cached_zip(report) -> bytes:
-    return markdown_zip(report, "report")
+def cached_zip(key, title, author, summary, _report) -> bytes:
+    return markdown_zip(_report.with_words(title, author, summary), "report")
 
 
 uri = tracking_uri()
@@ -89,37 +104,39 @@ with st.expander("Title, author and summary", icon=":material/edit_note:", expan
                            placeholder="What we tried, what we learnt, what we recommend.")
 
 try:
+    query = ReportQuery(metric, mode or "max", int(top), filter_string, tuple(picked) if only_picked else None,
+                        ui_url=st.session_state.get(UI_BASE_KEY) or None)
     with st.spinner("Building the report…", show_time=True):
-        report = cached_report(uri, tuple(chosen), metric, mode or "max", int(top), filter_string,
-                               tuple(picked) if only_picked else (), title, author, summary,
-                               st.session_state.get(UI_BASE_KEY) or None)
+        built, key = cached_report(uri, tuple(chosen), query, runs)
 except PodiumError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(inert(str(exc)), icon=":material/error:")
     st.stop()
 
+report = built.with_words(title, author, summary)
 p = report.provenance
-st.caption(f"{len(report.leaderboard)} runs ranked of {p.runs_filtered:,} ({p.runs_total:,} in the experiments)"
-           + (f" · champion: {report.champion.model_name} v{report.champion.version}" if report.champion else " · no champion found"))
-html = cached_html(report)
+champion = f" · champion: {inert(report.champion.model_name)} v{inert(report.champion.version)}" if report.champion else " · no champion found"
+st.caption(f"{len(report.leaderboard)} runs ranked of {p.runs_filtered:,} ({p.runs_total:,} in the experiments){champion}")
+for note in report.notes:
+    st.caption(inert(note))
+html = cached_html(key, title, author, summary, built)
 stamp = report.generated_at.strftime("%Y%m%d-%H%M")
 d1, d2, d3 = st.columns([1, 1, 2], vertical_alignment="center")
 d1.download_button("Download HTML", html.encode("utf-8"), file_name=f"podium-report-{stamp}.html", mime="text/html",
                    key="report_download_html", icon=":material/download:", on_click="ignore", width="stretch")
-d2.download_button("Download Markdown (zip)", lambda: cached_zip(report), file_name=f"podium-report-{stamp}.zip",
-                   mime="application/zip", key="report_download_md", icon=":material/folder_zip:", on_click="ignore",
-                   width="stretch")
+d2.download_button("Download Markdown (zip)", lambda: cached_zip(key, title, author, summary, built),
+                   file_name=f"podium-report-{stamp}.zip", mime="application/zip", key="report_download_md",
+                   icon=":material/folder_zip:", on_click="ignore", width="stretch")
 with d3.popover("Log to MLflow", icon=":material/cloud_upload:", width="stretch"):
-    st.write(f"Logs the HTML and the Markdown (with charts) as artifacts of a new run "
-             f"**podium-report-…** tagged `podium.report=true` in the experiment below. This writes to the store.")
+    st.write("Logs the HTML and the Markdown (with charts) as artifacts of a new run "
+             "**podium-report-…** tagged `podium.report=true` in the experiment below. This writes to the store.")
     target = st.selectbox("Experiment", chosen, key="report_log_experiment")
     sure = st.checkbox("Yes, write to this MLflow store", key="report_log_confirm")
     if st.button("Log report", key="report_log", type="primary", disabled=not sure, icon=":material/cloud_upload:"):
         try:
-            run_id = log_report_to_mlflow(uri, report, target)
-            st.session_state["report_logged_run"] = run_id
+            st.session_state["report_logged_run"] = log_report_to_mlflow(uri, report, target)
         except PodiumError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(inert(str(exc)), icon=":material/error:")
 if st.session_state.get("report_logged_run"):
-    st.success(f"Report logged to run {st.session_state['report_logged_run']}.", icon=":material/check_circle:")
+    st.success(f"Report logged to run {inert(st.session_state['report_logged_run'])}.", icon=":material/check_circle:")
 
-st.iframe(html, height=1100)
+st.iframe(preview_document(html), height=1100)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from podium.text import inert
 from report_store import EXPERIMENT, MODEL_NAME, populate_report_store
 
 PAGE = "app_pages/report.py"
@@ -41,7 +42,7 @@ def test_builds_the_report_with_champion(page_store, open_app):
     assert at.session_state["report_mode"] == "max"
     caption = texts(at.caption)
     assert "4 runs ranked of 5" in caption
-    assert f"champion: {MODEL_NAME} v1" in caption
+    assert f"champion: {inert(MODEL_NAME)} v1" in caption
     at.number_input(key="report_top").set_value(2).run()
     assert "2 runs ranked of 5" in texts(at.caption)
 
@@ -68,7 +69,7 @@ def test_bad_filter_shows_mlflows_message(page_store, open_app):
     at.multiselect(key="report_experiments").select(EXPERIMENT).run()
     at.text_input(key="report_filter").input("metrics.score >> 1").run()
     assert not at.exception
-    assert "Invalid comparator '>>'" in texts(at.error)
+    assert inert("Invalid comparator '>>'") in texts(at.error)
 
 
 def test_log_to_mlflow_needs_confirmation(tmp_path, open_app):
@@ -88,3 +89,49 @@ def test_log_to_mlflow_needs_confirmation(tmp_path, open_app):
     runs = client.search_runs([exp_id], "tags.`podium.report` = 'true'")
     assert len(runs) == 1 and len(client.search_runs([exp_id])) == before + 1
     assert runs[0].info.run_id in texts(at.success)
+
+
+def preview(at) -> str:
+    """The report HTML inside the preview's sandboxed frame (unescaped from its srcdoc)."""
+    import html as h
+    import re
+
+    (frame,) = at.get("iframe")
+    outer = frame.proto.srcdoc
+    inner = re.search(r'<iframe sandbox="([^"]*)"[^>]* srcdoc="([^"]*)"', outer)
+    assert inner and inner.group(1) == "allow-scripts"  # no allow-same-origin: an opaque origin
+    return h.unescape(inner.group(2))
+
+
+def test_preview_runs_no_script_outside_its_sandbox(page_store, open_app):
+    from report_store import _Scan
+
+    uri, _ = page_store
+    at = open_app(uri, PAGE)
+    (frame,) = at.get("iframe")
+    outer = frame.proto.srcdoc
+    scan = _Scan(outer)  # the page around the report: no script, handler or link of its own
+    assert (scan.scripts, scan.handlers, scan.urls) == ([], [], [])
+    assert scan.tags.count("iframe") == 1 and "allow-same-origin" not in outer
+    assert "<h2>Leaderboard" in preview(at)
+
+
+def test_editing_title_author_summary_reads_nothing(tmp_path, open_app):
+    """Words are put on at render time: with the store gone, editing them still updates the
+    report (a rebuild would read the champion and records, and fail)."""
+    from harness.databases import fresh_sqlite
+
+    path = tmp_path / "mlflow.db"
+    uri = fresh_sqlite(path)
+    populate_report_store(uri)
+    at = open_app(uri, PAGE)
+    at.selectbox(key="report_metric").select("score").run()
+    assert "<title>Best runs by score</title>" in preview(at)
+    path.rename(tmp_path / "gone.db")
+    at.text_input(key="report_title").input("Weekly <b>review</b>").run()
+    at.text_input(key="report_author").input("Ana").run()
+    at.text_area(key="report_summary").input("We **tried** it.").run()
+    assert not at.exception and not at.error
+    html = preview(at)
+    assert "<title>Weekly &lt;b&gt;review&lt;/b&gt;</title>" in html
+    assert "by Ana" in html and "<strong>tried</strong>" in html
