@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
 import pytest
@@ -24,7 +26,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(TESTS))
 
 import stores  # noqa: E402
-from harness import markers  # noqa: E402
+from harness import demo_seeds, markers  # noqa: E402
 
 #: The demo scale the end-to-end tests open (the full demo is test_demo's alone).
 SMALL_DEMO_SCALE = 0.2
@@ -142,32 +144,47 @@ def open_app():
     return _open
 
 
-def _seed(tmp_path_factory, name: str, scale: float):
-    """A demo seeded by the real seeder (real sklearn training) into a fresh SQLite store, with
-    what it printed and MLflow's global state before and after."""
-    from types import SimpleNamespace
+#: The demo stores tests read, by fixture name: their scale.
+DEMO_SEEDS = {"demo_seed": 1.0, "small_demo_seed": SMALL_DEMO_SCALE}
+_seeding: dict[str, "demo_seeds.BackgroundSeed"] = {}
 
-    from podium.demo import seed_demo
 
-    uri = stores.fresh_sqlite(tmp_path_factory.mktemp(name) / "mlflow.db")
-    progress: list[str] = []
-    before = stores.global_mlflow_state()
-    summary = seed_demo(uri, progress=progress.append, scale=scale)
-    return SimpleNamespace(uri=uri, summary=summary, progress=progress, state_before=before,
-                           state_after=stores.global_mlflow_state(), scale=scale)
+def pytest_collection_finish(session):
+    """Start training the demo stores the selected tests need, each in a background process, so
+    the training overlaps the tests that run before them (``harness.demo_seeds``)."""
+    if session.config.option.collectonly:
+        return
+    needed = {name for item in session.items for name in getattr(item, "fixturenames", ()) if name in DEMO_SEEDS}
+    for name in sorted(needed):
+        folder = Path(tempfile.mkdtemp(prefix=f"podium-{name.replace('_', '-')}-"))
+        _seeding[name] = demo_seeds.BackgroundSeed(folder, DEMO_SEEDS[name])
+
+
+def pytest_sessionfinish(session, exitstatus):
+    while _seeding:
+        _seeding.popitem()[1].stop()
+
+
+def _demo(name: str, tmp_path_factory) -> SimpleNamespace:
+    """The seeded demo store ``name`` (started at collection, or now if it was not)."""
+    if name not in _seeding:
+        _seeding[name] = demo_seeds.BackgroundSeed(tmp_path_factory.mktemp(name), DEMO_SEEDS[name])
+    return _seeding[name].result()
 
 
 @pytest.fixture(scope="session")
 def demo_seed(tmp_path_factory):
-    """The full demo (what ``make run`` seeds), once per session. Read-only for tests."""
-    return _seed(tmp_path_factory, "demo", 1.0)
+    """The full demo (what ``make run`` seeds), trained by the real seeder into a fresh SQLite
+    store once per session: ``uri``, ``summary``, ``progress`` and MLflow's global state before
+    and after seeding (``state_before``, ``state_after``). Read-only for tests."""
+    return _demo("demo_seed", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def small_demo_seed(tmp_path_factory):
     """The demo at :data:`SMALL_DEMO_SCALE` (a subset of the full demo's runs, same values), once
     per session: what the browser tests open. Read-only for tests."""
-    return _seed(tmp_path_factory, "small-demo", SMALL_DEMO_SCALE)
+    return _demo("small_demo_seed", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
