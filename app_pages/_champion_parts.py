@@ -76,7 +76,7 @@ def policy_form(runs: pd.DataFrame) -> tuple[ch.ChampionPolicy, str]:
     if st.session_state["champion_repeats"] not in repeat_options:
         st.session_state["champion_repeats"] = NO_REPEATS
     with st.container(border=True):
-        c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
+        c1, c2, c3, c4 = st.columns([3, 2, 3, 2])
         metric = c1.selectbox("Metric", metrics, key="champion_metric", on_change=_follow_metric)
         mode = c2.segmented_control("Better is", ["max", "min"], key="champion_mode",
                                     format_func={"max": "higher", "min": "lower"}.get) or "max"
@@ -85,7 +85,7 @@ def policy_form(runs: pd.DataFrame) -> tuple[ch.ChampionPolicy, str]:
                                          help="last: the value MLflow shows; lowest/highest: the best of the run's history "
                                               "(early stopping)") or "last"
         alias = c4.text_input("Alias", value="champion", key="champion_alias").strip() or "champion"
-        c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
+        c1, c2, c3, c4 = st.columns([3, 2, 3, 2], vertical_alignment="bottom")
         repeats = c1.selectbox("Repeats of one configuration differ in", repeat_options, key="champion_repeats",
                                format_func=lambda p: "none: every run stands alone" if p == NO_REPEATS else p,
                                help="Runs that differ only in this param (a seed) form one configuration, ranked by its mean.")
@@ -93,9 +93,10 @@ def policy_form(runs: pd.DataFrame) -> tuple[ch.ChampionPolicy, str]:
                                   format_func=lambda c: f"{c:.0%} (Welch t-test)" if c else "off: the mean decides")
         gain = c3.text_input("Minimum gain", key="champion_min_gain", placeholder="0.01 or 2%",
                              help="A smaller improvement keeps the champion: metric units, or % of the champion's value.")
-        stage = c4.checkbox("No alias? Production stage is champion", key="champion_stage",
-                            help="Registries that use the legacy stages: without the alias, the newest Production version is the champion.")
-        c1, c2, c3 = st.columns([3, 2, 4])
+        stage = c4.checkbox("Production stage", key="champion_stage",
+                            help="For registries that use the legacy stages: when no version has the alias, the newest version "
+                                 "in the Production stage is the current champion.")
+        c1, c2, c3 = st.columns([3, 2, 5])
         second = c1.selectbox("Tie-breaker metric (then the newer run)", [m for m in metrics if m != metric],
                               index=None, key="champion_second", placeholder="none: the newer run wins ties")
         second_mode = c2.segmented_control("Tie-breaker better is", ["max", "min"], default="max", key="champion_second_mode",

@@ -127,7 +127,7 @@ def test_promote_notify_lineage_and_roll_back(fresh, open_app):
     assert body["to_version"] == 2 and body["from_version"] == 1 and body["evidence"] == EXAMPLE
     # The lineage: a chart and the trail; a rollback offered, behind a confirmation.
     [chart] = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]  # the lineage
-    assert "promoted at" in json.dumps(chart) and "95% interval" in json.dumps(chart)
+    assert '"title": "promotion"' in json.dumps(chart) and "95% interval" in json.dumps(chart)
     history = table(at, "evidence")
     assert list(history["version"]) == [2] and history["evidence"].iloc[0] == EXAMPLE
     rollback = at.button(key="champion_rollback")

@@ -226,9 +226,10 @@ def plan_promotion(tracking_uri: str | None, ranking: Ranking, model_name: str, 
     move = f" (from version {previous})" if previous is not None else (f" (stage champion: version {staged.version})" if staged else "")
     plan.changes.append(f"set alias @{alias} on {target}{move}")
     plan.changes.append(f"write audit tags {', '.join(sorted(plan.tags))} on {target}")
-    config = f", {winner.config}," if winner.config else ""
+    value = (f"{winner.config}: mean {ranking.policy.metric} = {ev.fmt(winner.value)} over {winner.n} runs" if winner.config
+             else f"{ranking.policy.metric} = {ev.fmt(winner.value)}")
     why = f": {comparison.why}" if comparison is not None else (": no current champion" if holder is None else "")
-    plan.decision = f"Promote run {name}{config} ({ranking.policy.metric} = {ev.fmt(winner.value)}) to @{alias}{why}."
+    plan.decision = f"Promote run {name} ({value}) to @{alias}{why}."
     return plan
 
 

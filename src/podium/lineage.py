@@ -167,26 +167,36 @@ def lineage_frame(records: list[PromotionRecord], metric: str | None = None) -> 
 
 
 def lineage_chart(frame: pd.DataFrame, metric: str):
-    """Altair: the champion's ``metric`` at each promotion (points joined in time order), the
-    interval as a vertical bar where known, the version as a label; tooltips say who and when."""
+    """Altair: the champion's ``metric`` at each promotion, in order (one step per promotion, so
+    promotions minutes or months apart read alike), the interval as a vertical bar where known;
+    tooltips say which version, when and by whom."""
     import altair as alt
 
-    data = frame.assign(when=frame["when"].dt.tz_localize(None) if frame["when"].dt.tz is not None else frame["when"],
-                        interval=[f"{lo:.4g} – {hi:.4g}" if math.isfinite(lo) and math.isfinite(hi) else "" for lo, hi in zip(frame["low"], frame["high"])])
-    data = data[["when", "label", "by", "action", "value", "low", "high", "n", "interval"]].copy()
-    finite = data[data["value"].map(lambda v: math.isfinite(v))]
-    base = alt.Chart(finite).encode(x=alt.X("when:T", title="promoted at"))
-    tooltip = [alt.Tooltip("label:N", title="version"), alt.Tooltip("when:T", title="when", format="%Y-%m-%d %H:%M"),
-               alt.Tooltip("by:N"), alt.Tooltip("action:N"), alt.Tooltip("value:Q", title=metric, format=".4g"),
+    data = frame[frame["value"].map(lambda v: math.isfinite(v))].reset_index(drop=True)
+    when = [t.strftime("%Y-%m-%d %H:%M") if isinstance(t, pd.Timestamp) and not pd.isna(t) else "?" for t in data["when"]]
+    data = pd.DataFrame({
+        "step": [f"{i + 1}. {label}" for i, label in enumerate(data["label"])],
+        "label": data["label"], "when": when, "by": data["by"], "action": data["action"], "value": data["value"],
+        "low": data["low"].where(data["low"].map(math.isfinite), data["value"]),
+        "high": data["high"].where(data["high"].map(math.isfinite), data["value"]),
+        "interval": [f"{lo:.4g} – {hi:.4g}" if math.isfinite(lo) and math.isfinite(hi) else "not known"
+                     for lo, hi in zip(data["low"], data["high"])],
+        "n": data["n"],
+    })
+    bottom, top = float(data[["low", "value"]].min().min()), float(data[["high", "value"]].max().max())
+    pad = (top - bottom) * 0.15 or abs(top) * 0.01 or 1.0
+    scale = alt.Scale(domain=[bottom - pad, top + pad], zero=False, nice=False)
+    base = alt.Chart(data).encode(x=alt.X("step:N", sort=None, title="promotion", axis=alt.Axis(labelAngle=0)))
+    tooltip = [alt.Tooltip("label:N", title="version"), alt.Tooltip("when:N", title="when (UTC)"), alt.Tooltip("by:N"),
+               alt.Tooltip("action:N"), alt.Tooltip("value:Q", title=metric, format=".4g"),
                alt.Tooltip("interval:N", title="95% interval"), alt.Tooltip("n:Q", title="runs")]
-    y = alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False))
+    y = alt.Y("value:Q", title=metric, scale=scale)
     line = base.mark_line(color="#888", strokeDash=[4, 3]).encode(y=y)
-    points = base.mark_point(filled=True, size=90).encode(
+    bars = base.mark_rule(strokeWidth=2, color="#888").encode(y=alt.Y("low:Q", scale=scale), y2="high:Q", tooltip=tooltip)
+    points = base.mark_point(filled=True, size=110, opacity=1).encode(
         y=y, color=alt.Color("action:N", scale=alt.Scale(domain=["promote", "rollback"], range=["#1f77b4", "#d62728"]),
                              legend=alt.Legend(title=None, orient="top")), tooltip=tooltip)
-    bars = base.transform_filter("isFinite(datum.low) && isFinite(datum.high)").mark_rule(strokeWidth=2).encode(
-        y="low:Q", y2="high:Q", tooltip=tooltip)
-    labels = base.mark_text(dy=-12, fontSize=12).encode(y=y, text="label:N")
+    labels = base.mark_text(dx=10, align="left", fontSize=12).encode(y=y, text="by:N")
     return (line + bars + points + labels).properties(height=260)
 
 
