@@ -111,6 +111,7 @@ def test_a_clearly_better_configuration_is_promoted_and_its_best_run_registered(
     assert champion.run_id == ids["d10-s2"] and champion.version == 2
     tags = champion.tags
     assert tags[ch.TAG_EVIDENCE] == EXAMPLE and tags[ch.TAG_BY] == "ana" and tags[ch.TAG_PREVIOUS] == "1"
+    assert ch.recorded_evidence(champion) == EXAMPLE and ch.recorded_evidence(None) is None
     stats = json.loads(tags[ch.TAG_STATS])
     assert stats["n"] == 5 and stats["mean"] == pytest.approx(0.9476) and stats["low"] < stats["mean"] < stats["high"]
     policy = json.loads(tags[ch.TAG_POLICY])

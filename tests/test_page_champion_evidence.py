@@ -147,3 +147,20 @@ def test_aggregate_on_the_page(seeds, open_app):
     assert table(at, "rank")["run_name"].iloc[0] == "steady"
     at.segmented_control(key="champion_aggregate").set_value("max").run()
     assert table(at, "rank")["run_name"].iloc[0] == "early"
+
+
+def test_legacy_stage_and_a_name_with_both_quotes(seeds, tmp_path, open_app):
+    """Issue 11: a registry with stages and no aliases, a model name with ' and ": no crash; the
+    stage is shown, and a policy can make the Production version the champion."""
+    uri, ids = seeds
+    uri = cs.fresh_seeds(uri, tmp_path / "s")
+    name = """it's "q" """.strip()
+    cs.register_source(uri, ids["d5-s2"], name=name, stage="Production")
+    at = page(open_app, uri, [cs.SEEDS_EXP])
+    at.selectbox(key="champion_model").set_value(name).run()
+    assert not at.exception
+    assert any("has the alias @champion yet" in t for t in shown(at))
+    at.checkbox(key="champion_stage").check().run()
+    assert not at.exception
+    assert table(at, "config")["current"].iloc[0] == "v1 (stage Production) (a run of this config)"
+    assert any("the champion's configuration is still the best" in t for t in shown(at))

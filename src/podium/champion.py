@@ -291,6 +291,12 @@ def _apply_promotion(tracking_uri: str | None, plan: PromotionPlan, promoted_by:
                            f"Version {version.version} of {plan.model_name!r} is now @{plan.alias}.", previous)
 
 
+def recorded_evidence(version: store.RegistryVersion | None) -> str | None:
+    """The decision sentence recorded when ``version`` was last promoted (``podium.evidence``),
+    for the report's "Current champion" section; None when Podium did not promote it."""
+    return (version.tags.get(TAG_EVIDENCE) or None) if version is not None else None
+
+
 def notify_promotion(url: str, plan: PromotionPlan | RollbackPlan, result: PromotionResult, user: str | None = None):
     """POST the promotion's summary to a webhook (:mod:`podium.notify`); returns its NotifyResult.
     Never raises and never undoes anything: a failure is only reported."""
