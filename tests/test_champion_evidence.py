@@ -299,3 +299,19 @@ def test_model_name_with_both_quotes(seeds, tmp_path, capsys):
     assert cli(uri, [SEEDS, BETTER], *REPEATS, "--apply", model=name) == 0
     assert store.version_by_alias(uri, name, "champion").run_id == ids["d10-s2"]
     assert [h.version for h in ch.promotion_history(uri, name)] == [2]
+
+
+@pytest.mark.parametrize("extra, code", [([], 3), (REPEATS + ["--confidence", "0.95"], 0), (["--min-gain", "x%"], 2)])
+def test_check_as_a_ci_job_runs_it(seeds, tmp_path, extra, code):
+    """The CI gate as a pipeline calls it: a process, its exit code, one line of output."""
+    import subprocess
+    import sys
+
+    uri, _ = seeds
+    proc = subprocess.run([sys.executable, "-m", "podium", "champion", "--tracking-uri", uri, "--experiment", SEEDS,
+                           "--metric", "acc", "--model-name", cs.SEEDS_MODEL, "--check", *extra],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == code
+    output = proc.stdout if code != 2 else proc.stderr
+    assert len(output.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written in the working folder
