@@ -104,7 +104,8 @@ def scatter_section(runs, loaded, columns, varying, primary, selected, refs, fmt
                             pareto=(x_dir or "max", y_dir or "max") if use_pareto and x != y else None,
                             tooltip=[primary] if primary else [], reference=refs, reference_runs=loaded)
         st.altair_chart(sc.chart, width="stretch", key="compare_scatter", on_select="rerun", selection_mode="pick")
-        st.caption("Click a point to select its run; shift-click to add more; double-click to clear.")
+        st.caption(f"{sc.drawn:,} of {sc.total:,} runs drawn. Click a point to select its run; shift-click to add more; "
+                   "double-click to clear.")
         if sc.pareto is not None and len(sc.pareto):
             with st.expander(f"Pareto front: {len(sc.pareto)} runs", expanded=False):
                 shown = sc.pareto.assign(run_name=analysis.run_labels(sc.pareto).values)[["run_name", *dict.fromkeys([x, y])]]

@@ -1,4 +1,4 @@
-"""End to end in a real Chromium: a Compare permalink opens with both charts drawn."""
+"""End to end in a real Chromium: Compare permalinks, selection, brushing and shared views."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import io
 import re
 from urllib.parse import quote
 
+import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
@@ -87,3 +88,110 @@ def test_selecting_rows_and_points_selects_runs(demo_app_url):
         page.wait_for_function(RUNS_IN_URL.format(n=1), timeout=30_000)
         assert page.locator('[data-testid="stException"]').count() == 0
         screenshot(page, "compare-selected")
+
+
+ROWS = "(document.querySelector('[data-testid=stDataFrame] [aria-rowcount]')?.getAttribute('aria-rowcount') ?? 0) - 1"
+DRAWN = re.compile(r"^(\d+) of (\d+) runs drawn")
+
+
+def axis_columns(img: Image.Image) -> list[float]:
+    """x pixels of the parallel coordinates' axes: the columns drawn on (an axis rule, or the line
+    ends meeting it) all along the middle of the plot, where between axes lines only cross."""
+    w, h = img.size
+    px = img.load()
+    rows = range(int(h * 0.3), int(h * 0.75), 3)
+    inked = [sum(min(px[x, y][:3]) < 225 for y in rows) for x in range(w)]
+    groups: list[list[int]] = []
+    for x in (x for x in range(w) if inked[x] >= 0.9 * len(rows)):
+        if groups and x - groups[-1][-1] <= 2:
+            groups[-1].append(x)
+        else:
+            groups.append([x])
+    return [sum(g) / len(g) for g in groups]
+
+
+def scatter_drawn(page) -> int:
+    return int(DRAWN.match(page.get_by_text(DRAWN).first.inner_text()).group(1))
+
+
+def test_brushing_an_axis_narrows_the_table_and_the_scatter(demo_app_url):
+    with chromium(viewport=(1400, 2600)) as page:
+        open_compare(page, demo_app_url, "exp=fraud-detection&axes=params.n_estimators&axes=metrics.f1&color=metrics.f1")
+        page.get_by_text(DRAWN).first.wait_for(timeout=30_000)
+        page.wait_for_function(f"({ROWS}) > 0", timeout=30_000)
+        rows_before, drawn_before = page.evaluate(ROWS), scatter_drawn(page)
+        canvas = page.locator(".vega-embed canvas").first
+        box = canvas.bounding_box()
+        img = Image.open(io.BytesIO(canvas.screenshot())).convert("RGB")
+        f1_axis = axis_columns(img)[-1] * box["width"] / img.size[0]  # the rightmost axis: f1
+        # Drag a box over the upper half of the f1 axis: the runs with the best f1 stay.
+        page.mouse.move(box["x"] + f1_axis - 20, box["y"] + box["height"] * 0.25)
+        page.mouse.down()
+        page.mouse.move(box["x"] + f1_axis + 20, box["y"] + box["height"] * 0.55, steps=10)
+        page.mouse.up()
+        caption = page.get_by_text(re.compile(r"Brushed: .*f1")).first
+        caption.wait_for(timeout=60_000)
+        page.wait_for_function("new URLSearchParams(location.search).getAll('brush').length == 1", timeout=60_000)
+        assert "metrics.f1" in page.url
+        page.wait_for_function(f"({ROWS}) < {rows_before}", timeout=30_000)
+        rows_after = page.evaluate(ROWS)
+        kept, total = map(int, re.search(r"· (\d+) of (\d+) runs", caption.inner_text()).groups())
+        assert 0 < rows_after == kept < rows_before == total
+        page.wait_for_function(CHARTS_DRAWN, timeout=30_000)
+        assert 0 < scatter_drawn(page) < drawn_before
+        assert page.locator('[data-testid="stException"]').count() == 0
+        screenshot(page, "compare-brushed")
+        # The brushed permalink opens the same narrowed view in a fresh session.
+        url = page.url
+    with chromium(viewport=(1400, 2000)) as page:
+        page.goto(url)
+        page.get_by_text(re.compile(r"Brushed: .*f1")).first.wait_for(timeout=90_000)
+        page.wait_for_function(f"({ROWS}) == {rows_after}", timeout=60_000)
+
+
+@pytest.fixture(scope="module")
+def views_app_url(tmp_path_factory):
+    """A store of its own (saving a view writes to it) with a few runs, served by ``streamlit run``."""
+    import mlflow
+    from mlflow.entities import Metric, Param
+
+    import browser
+    import stores
+
+    base = tmp_path_factory.mktemp("views")
+    uri = stores.fresh_sqlite(base / "mlflow.db")
+    client = mlflow.MlflowClient(uri)
+    exp = client.create_experiment("fraud")
+    for i, (opt, f1) in enumerate([("adam", 0.9), ("sgd", 0.5), ("adam", 0.7), ("sgd", 0.6)]):
+        run = client.create_run(exp, run_name=f"run-{i}")
+        client.log_batch(run.info.run_id, metrics=[Metric("f1", f1, 0, 0), Metric("loss", 1 - f1, 0, 0)],
+                         params=[Param("opt", opt), Param("lr", str(0.1 * (i + 1)))])
+        client.set_terminated(run.info.run_id)
+    with browser.streamlit_server(uri, base) as url:
+        yield url, uri
+
+
+def test_a_saved_view_opens_the_same_view_for_another_browser_session(views_app_url):
+    from podium import views
+
+    url, uri = views_app_url
+    with chromium(viewport=(1400, 1600)) as page:
+        open_compare(page, url, "exp=fraud&filter=" + quote("params.opt = 'adam'"))
+        page.get_by_role("button", name="Views").click()
+        page.get_by_role("textbox", name="Save this view as").fill("adam runs")
+        page.get_by_role("textbox", name="Save this view as").press("Enter")
+        page.locator(".st-key-compare_view_save button").click()
+        page.get_by_text("Save the view 'adam runs'").wait_for(timeout=30_000)
+        assert views.list_views(uri, "fraud") == []  # nothing written before the confirmation
+        page.locator(".st-key-compare_view_confirm button").click()
+        page.get_by_text("View 'adam runs' saved.").wait_for(timeout=30_000)
+        assert [v.name for v in views.list_views(uri, "fraud")] == ["adam runs"]
+    with chromium(viewport=(1400, 1600)) as page:  # another browser: another session, no shared state
+        open_compare(page, url, "exp=fraud")
+        expect(page.get_by_role("textbox", name="Filter (MLflow search syntax)")).to_have_value("")
+        page.get_by_role("button", name="Views").click()
+        page.locator(".st-key-compare_view_open button").click()
+        expect(page.get_by_role("textbox", name="Filter (MLflow search syntax)")).to_have_value("params.opt = 'adam'", timeout=60_000)
+        page.get_by_text(re.compile(r"^opt = adam, 2 of 4 runs")).first.wait_for(timeout=30_000)
+        page.wait_for_function("new URLSearchParams(location.search).get('filter') == \"params.opt = 'adam'\"", timeout=30_000)
+        assert page.locator('[data-testid="stException"]').count() == 0

@@ -39,18 +39,33 @@ class Range:
         elif math.isnan(self.lo) and math.isnan(self.hi):
             text = ""
         else:
-            text = f"{_num(self.lo)} ≤ {label} ≤ {_num(self.hi)}"
+            text = f"{_short(self.lo)} ≤ {label} ≤ {_short(self.hi)}"
         if self.na:
             return f"({text} or no {label})" if text else f"no {label}"
         return text or f"no run on {label}"
 
 
 def _num(v: float) -> str:
+    """A bound as text that reads back as the same float (the permalink must keep the same runs)."""
     if math.isnan(v):
         return "nan"
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
-    return f"{v:.6g}"
+    return repr(float(v))
+
+
+def _short(v: float) -> str:
+    return _num(v) if not math.isfinite(v) else f"{v:.6g}"
+
+
+def _outward(v: float, up: bool, digits: int = 4) -> float:
+    """``v`` rounded to ``digits`` significant digits away from the range's inside, so a short
+    bound never leaves out a run the dragged box covered."""
+    if not math.isfinite(v) or v == 0:
+        return v
+    scale = 10 ** (digits - 1 - math.floor(math.log10(abs(v))))
+    rounded = (math.ceil(v * scale) if up else math.floor(v * scale)) / scale
+    return float(f"{rounded:.{digits + 2}g}")
 
 
 Brush = dict[str, Range]
@@ -165,5 +180,5 @@ def from_interval(layouts, interval: dict, band: float = 0.03) -> Brush:
         if ninf:
             lo = -math.inf
             hi = hi if not math.isnan(hi) else -math.inf
-        out[ax.column] = Range(lo, hi, na=na)
+        out[ax.column] = Range(_outward(lo, up=False), _outward(hi, up=True), na=na)
     return out
