@@ -9,8 +9,8 @@ use, full float precision and the field names repeated on every row: megabytes i
    renderer (vl-convert aborts the whole process on some of them) or a reader;
 2. each dataset keeps only the fields the layers reading it use (encodings, tooltips,
    selections, expressions);
-3. numbers keep the 4 significant digits tooltips show (``.4~g``), more only where a column's
-   values are close together for their size, so every mark stays where it was;
+3. numbers keep the 4 significant digits tooltips show (``.4~g``), more where a column's values
+   are close together for their size, so no mark moves by more than half a pixel;
 4. run ids, used only to tell points apart for the click selection, become short keys;
 5. each dataset becomes inline CSV text with an explicit ``parse`` (Vega-Lite reads it as it
    reads JSON rows), so no field name is repeated per row.
@@ -264,12 +264,13 @@ def _number_cells(values: np.ndarray) -> np.ndarray:
 
 
 def _digits(finite: np.ndarray) -> int:
-    """Significant digits for a column: 4, more where its values are close together for their size."""
+    """Significant digits for a column: what tooltips show (4), and enough that rounding moves no
+    mark by more than 1/2000 of the column's range (half a pixel on a 1000-pixel axis)."""
     biggest, span = float(np.abs(finite).max()), float(finite.max() - finite.min())
-    if span == 0:
-        return MAX_SIG_DIGITS  # one value: nothing to place against, so keep it whole
-    extra = math.ceil(math.log10(biggest / span)) if biggest > 0 else 0
-    return min(MAX_SIG_DIGITS, SIG_DIGITS + max(0, extra))
+    if span == 0 or biggest == 0:
+        return MAX_SIG_DIGITS if span == 0 else SIG_DIGITS  # one value: keep it whole
+    needed = math.floor(math.log10(biggest)) + 1 - math.floor(math.log10(span / 2000))
+    return min(MAX_SIG_DIGITS, max(SIG_DIGITS, needed))
 
 
 def _set_formats(node, formats: dict[str, dict]) -> None:
