@@ -67,3 +67,44 @@ def test_html_report_draws_charts_offline(report_file, scheme):
             browser.close()
     assert attempted == []
     assert dialogs == [] and errors == []
+
+
+def test_report_page_preview_scripts_run_in_an_opaque_origin(tmp_path_factory):
+    """Issue 12: the preview draws its charts, but its scripts cannot reach the app's origin
+    (cookies, storage, DOM): the frame is sandboxed to allow-scripts only."""
+    from browser import chromium, screenshot, streamlit_server
+    from harness.databases import fresh_sqlite
+
+    base = tmp_path_factory.mktemp("browser-report-page")
+    uri = fresh_sqlite(base / "mlflow.db")
+    populate_report_store(uri)
+    with streamlit_server(uri, base) as url, chromium((1400, 1100)) as page:
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(url + "/report")
+        page.wait_for_selector("iframe", timeout=90_000)
+        report = None
+        for _ in range(600):  # the report's frame is nested in Streamlit's srcdoc frame
+            report = next((f for f in page.frames if f.parent_frame and f.parent_frame.parent_frame), None)
+            if report and report.query_selector("#chart-scatter svg.marks, #chart-scatter canvas"):
+                break
+            page.wait_for_timeout(100)
+        assert report is not None and report.query_selector("#chart-scatter svg.marks, #chart-scatter canvas")
+        assert report.evaluate("() => self.origin") == "null"
+        reach = report.evaluate("""() => {
+            const out = {};
+            for (const [name, get] of [["top", () => top.document.title], ["parent", () => parent.document.body],
+                                       ["storage", () => localStorage.length], ["cookie", () => document.cookie]]) {
+                try { get(); out[name] = "reached"; } catch (e) { out[name] = "blocked"; }
+            }
+            return out;
+        }""")
+        assert reach == {"top": "blocked", "parent": "blocked", "storage": "blocked", "cookie": "blocked"}
+        assert page.evaluate("() => self.origin") == url  # the app itself is on its own origin
+        page.wait_for_timeout(500)
+        screenshot(page, "report-page")
+        report.evaluate("() => document.getElementById('charts').scrollIntoView()")
+        page.locator("iframe").first.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        screenshot(page, "report-page-preview")
+    assert dialogs == []
