@@ -1,8 +1,14 @@
-"""Podium: the whole map of the app. Page config and navigation, nothing else."""
+"""Podium: the whole map of the app. Page config, team mode's sign-in, then navigation."""
+
+from pathlib import Path
 
 import streamlit as st
 
-st.set_page_config(page_title="Podium", page_icon=":material/leaderboard:", layout="wide")
+from app_pages._signin import sign_in_gate
+
+# The icon ships with the app: no page makes a request outside this server.
+st.set_page_config(page_title="Podium", page_icon=str(Path(__file__).parent / "app_pages" / "podium.png"), layout="wide")
+sign_in_gate()
 
 pages = [
     st.Page("app_pages/runs.py", title="Runs", icon=":material/table_rows:", url_path="runs", default=True),

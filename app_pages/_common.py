@@ -7,6 +7,7 @@ calls, keyed by (store, experiments, filter), never inside the core.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -20,6 +21,7 @@ from podium import store
 from podium.config import redact_uri, resolve_tracking_uri
 from podium.filters import column_label
 from podium.errors import PodiumError
+from podium.text import inert
 
 # Session-state keys shared between pages.
 STORE_KEY = "podium_tracking_uri"
@@ -53,11 +55,34 @@ def known_experiments(asked, names) -> list[str]:
     return [e for e in asked if e in known]
 
 
+def team_mode() -> bool:
+    """True when the app serves a team: every user signs in with their MLflow credentials."""
+    return os.environ.get("PODIUM_AUTH", "").strip().lower() == "mlflow"
+
+
+def can_change_store() -> bool:
+    """"Change store" only for a single user on their own machine: not in team mode, not with
+    --lock-store, and only while the app listens on loopback (a visitor could otherwise make
+    the server open any file, database or address)."""
+    host = os.environ.get("PODIUM_HOST", "127.0.0.1").strip() or "127.0.0.1"
+    locked = bool(os.environ.get("PODIUM_LOCK_STORE", "").strip())
+    return not team_mode() and not locked and host in ("127.0.0.1", "localhost", "::1")
+
+
 def tracking_uri() -> str:
-    """The store this browser session looks at: the sidebar's choice, else the resolved default."""
+    """The store this browser session looks at: the signed-in user's (team mode), the
+    sidebar's choice, else the store the app was started on. In team mode it is a
+    :class:`~podium.store.StoreRef` whose string names the user, so every cache keyed by it is
+    keyed by identity."""
     if STORE_KEY not in st.session_state:
         st.session_state[STORE_KEY] = resolve_tracking_uri()
     return st.session_state[STORE_KEY]
+
+
+def signed_in_user() -> str | None:
+    """The signed-in MLflow user (team mode), else None."""
+    uri = st.session_state.get(STORE_KEY)
+    return uri.credentials.username if isinstance(uri, store.StoreRef) and team_mode() else None
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -111,6 +136,11 @@ class _RunsCache:
         with self.lock:
             self.frames.pop(key, None)
 
+    def forget_store(self, uri: str) -> None:
+        with self.lock:
+            for key in [k for k in self.frames if k[0] == uri]:
+                del self.frames[key]
+
     def clear(self) -> None:
         with self.lock:
             self.frames.clear()
@@ -163,9 +193,11 @@ def refresh_runs(uri: str, experiments: tuple[str, ...], filter_string: str = ""
     return result
 
 
-def clear_caches() -> None:
-    cached_experiments.clear()
-    _runs_cache().clear()
+def clear_caches(uri: str | None = None) -> None:
+    """Forget what was loaded from this session's store (never another user's or store's)."""
+    uri = tracking_uri() if uri is None else uri
+    cached_experiments.clear(uri)
+    _runs_cache().forget_store(uri)
 
 
 def refresh_controls(where, uri: str, experiments: list[str], key: str) -> None:
@@ -222,7 +254,7 @@ def runs_progress(expected_total: int | None = None) -> Iterator[store.Progress]
 
 def show_store_error(exc: PodiumError, key: str) -> None:
     """A clear message with the redacted URI and a retry button; never a traceback."""
-    st.error(str(exc), icon=":material/cloud_off:")
+    st.error(inert(str(exc)), icon=":material/cloud_off:")
     if st.button("Retry", key=f"{key}_retry", icon=":material/refresh:"):
         clear_caches()
         st.rerun()
@@ -241,11 +273,22 @@ def set_selected_runs(run_ids: list[str]) -> None:
 
 
 def store_sidebar() -> None:
-    """The sidebar's store panel: which store this is (password redacted) and a way to switch."""
+    """The sidebar's store panel: which store this is (credentials redacted), who is signed in
+    (team mode) with Sign out, and, for a single user on loopback, a way to switch stores."""
     uri = tracking_uri()
     with st.sidebar:
         st.caption("MLflow store")
-        st.code(redact_uri(uri), language=None, wrap_lines=True)
+        st.code(store.target(uri).shown if team_mode() else redact_uri(str(uri)), language=None, wrap_lines=True)
+        user = signed_in_user()
+        if user is not None:
+            st.caption(f"Signed in as **{inert(user)}**")
+            if st.button("Sign out", key="sign_out", icon=":material/logout:", width="stretch"):
+                clear_caches(uri)
+                for key in list(st.session_state.keys()):
+                    del st.session_state[key]
+                st.rerun()
+        if not can_change_store():
+            return
         with st.popover("Change store", icon=":material/storage:", width="stretch"):
             new = st.text_input(
                 "Tracking URI",
@@ -255,6 +298,16 @@ def store_sidebar() -> None:
                 help="Stays in this browser session only. A password in it is never shown.",
             )
             if st.button("Open", key="store_uri_open", disabled=not new.strip()):
-                st.session_state[STORE_KEY] = new.strip()
-                clear_caches()
+                st.session_state[STORE_KEY] = typed_store(new.strip())
+                clear_caches(st.session_state[STORE_KEY])
                 st.rerun()
+
+
+def typed_store(uri: str) -> str:
+    """A store a visitor typed: it gets the credentials it carries itself, never the server's
+    own ``MLFLOW_TRACKING_*`` ones."""
+    try:
+        t = store.target(uri)
+    except PodiumError:
+        return uri  # the page shows the error with the redacted URI
+    return store.StoreRef(t.uri, t.credentials or store.Credentials())

@@ -14,6 +14,8 @@ import pandas as pd
 
 from podium.store.frame import BASE_COLUMNS, empty_runs_frame, finish_frame, start_ms, with_backend, with_nan_record
 
+
+@dataclass(frozen=True)
 class RunsRefresh:
     """What :func:`refresh_runs` found: the new frame and which runs changed in it."""
 
