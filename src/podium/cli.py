@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from podium import __version__
+from podium.config import redact_uri
 from podium.errors import PodiumError
 
 # subcommand -> (module, help). Each module adds its own arguments and runs its subcommand.
@@ -44,7 +45,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(module.run(args) or 0)
     except PodiumError as exc:
-        print(f"podium {args.command}: error: {exc}", file=sys.stderr)
+        print(f"podium {args.command}: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug or a failure we did not foresee: still one line, no secret
+        print(f"podium {args.command}: error: {type(exc).__name__}: {one_line(exc)}", file=sys.stderr)
+        return 2
+
+
+def one_line(exc: BaseException) -> str:
+    """An error's message on one line, every credential redacted."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return redact_uri(text)
