@@ -526,22 +526,31 @@ logged_models = sa.Table(
 alembic_version = sa.Table("alembic_version", _meta, sa.Column("version_num", sa.String))
 
 
+class NoStoreError(LookupError):
+    """The URI names no MLflow store (a missing SQLite file, a database without MLflow's tables)."""
+
+
 def _connected(uri: str):
-    """A connection to an MLflow database, or None when ``uri`` holds no MLflow store."""
+    """A connection to an MLflow database.
+
+    Raises:
+        NoStoreError: ``uri`` holds no MLflow store.
+    """
     eng = engine(uri)
     if eng is None:
-        return None
+        raise NoStoreError(uri)
     conn = eng.connect()
     if not has_mlflow_tables(conn):
         conn.close()
-        return None
+        raise NoStoreError(uri)
     return conn
 
 
 def read_schema_revision(uri: str) -> str | None:
     """The database's alembic revision (None when it has none)."""
-    conn = _connected(uri)
-    if conn is None:
+    try:
+        conn = _connected(uri)
+    except NoStoreError:
         return None
     with conn:
         if not _has_table(conn, "alembic_version"):
@@ -564,9 +573,9 @@ def mlflow_head_revision() -> str:
 
 def read_metric_history(uri: str, run_ids: list[str], key: str) -> list[tuple]:
     """``(run_id, key, step, timestamp, value)`` of every logged value of ``key`` (NaN restored)."""
-    conn = _connected(uri)
-    if conn is None or not run_ids:
+    if not run_ids:
         return []
+    conn = _connected(uri)
     out = []
     with conn:
         for start in range(0, len(run_ids), _CHUNK):
@@ -585,9 +594,9 @@ def read_metric_summaries(uri: str, run_ids: list[str], keys: list[str]) -> list
     One grouped query per chunk of runs (window functions rank each history by value); NaN
     values count in ``n`` but never as a minimum or maximum.
     """
-    conn = _connected(uri)
-    if conn is None or not run_ids or not keys:
+    if not run_ids or not keys:
         return []
+    conn = _connected(uri)
     out = []
     part = (metrics.c.run_uuid, metrics.c.key)
     with conn:
@@ -622,9 +631,9 @@ def read_metric_summaries(uri: str, run_ids: list[str], keys: list[str]) -> list
 
 def read_latest_metrics(uri: str, run_ids: list[str], keys: list[str]) -> list[tuple]:
     """``(run_id, key, value)`` from MLflow's ``latest_metrics`` (what the UI shows as the value)."""
-    conn = _connected(uri)
-    if conn is None or not run_ids or not keys:
+    if not run_ids or not keys:
         return []
+    conn = _connected(uri)
     out = []
     with conn:
         for start in range(0, len(run_ids), _CHUNK):
@@ -639,8 +648,6 @@ def read_latest_metrics(uri: str, run_ids: list[str], keys: list[str]) -> list[t
 
 def read_experiment_tags(uri: str, experiment_id: str) -> dict[str, str]:
     conn = _connected(uri)
-    if conn is None:
-        return {}
     with conn:
         if not _has_table(conn, "experiment_tags"):
             return {}
@@ -656,8 +663,6 @@ def read_registered_models(uri: str, name: str | None = None) -> list[tuple[str,
     Empty when the database has no registry tables (a tracking-only schema).
     """
     conn = _connected(uri)
-    if conn is None:
-        return []
     with conn:
         if not _has_table(conn, "registered_models"):
             return []
@@ -680,8 +685,6 @@ def read_model_versions(uri: str, name: str, version: int | None = None) -> list
     """Versions of registered model ``name`` (or one): dicts with ``version, run_id, source,
     status, stage, created`` (ms) and ``tags``."""
     conn = _connected(uri)
-    if conn is None:
-        return []
     with conn:
         if not _has_table(conn, "model_versions"):
             return []
@@ -712,8 +715,6 @@ def read_logged_models(uri: str, experiment_ids: list[str] | None = None, model_
     from mlflow.entities import LoggedModelStatus
 
     conn = _connected(uri)
-    if conn is None:
-        return []
     with conn:
         if not _has_table(conn, "logged_models"):
             return []
@@ -735,9 +736,9 @@ def read_logged_models(uri: str, experiment_ids: list[str] | None = None, model_
 
 def read_run_infos(uri: str, run_ids: list[str]) -> dict[str, tuple[str, str]]:
     """``{run_id: (experiment_id, artifact_uri)}`` for the runs that exist (any lifecycle)."""
-    conn = _connected(uri)
-    if conn is None or not run_ids:
+    if not run_ids:
         return {}
+    conn = _connected(uri)
     out = {}
     with conn:
         for start in range(0, len(run_ids), _CHUNK):

@@ -9,6 +9,8 @@ installed MLflow's instead of upgrading it.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 
@@ -40,14 +42,25 @@ MAX_INCREMENTAL = 5000
 class SqlBackend(ClientWrites, Backend):
     kind = "database"
 
+    def _no_store(self) -> StoreError:
+        return StoreError(
+            f"No MLflow store at {self.t.shown}: the database does not exist or has no MLflow tables. "
+            "Podium never creates one; check the URI.",
+            self.t.shown,
+        )
+
+    @contextlib.contextmanager
+    def errors(self):
+        try:
+            with super().errors():
+                yield
+        except _tables.NoStoreError:
+            raise self._no_store() from None
+
     def _found(self, rows):
         """``rows``, or a clear error when the URI holds no MLflow store (never created)."""
         if rows is _tables.NO_STORE:
-            raise StoreError(
-                f"No MLflow store at {self.t.shown}: the database does not exist or has no MLflow tables. "
-                "Podium never creates one; check the URI.",
-                self.t.shown,
-            )
+            raise self._no_store()
         return rows
 
     def exists(self) -> bool:
