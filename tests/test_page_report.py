@@ -6,13 +6,14 @@ import pytest
 
 from podium.text import inert
 from report_store import EXPERIMENT, MODEL_NAME, populate_report_store
+from harness.databases import fresh_sqlite
 
 PAGE = "app_pages/report.py"
 
 
 @pytest.fixture(scope="module")
 def page_store(tmp_path_factory):
-    uri = f"sqlite:///{tmp_path_factory.mktemp('page-report') / 'mlflow.db'}"
+    uri = fresh_sqlite(tmp_path_factory.mktemp('page-report') / 'mlflow.db')
     return uri, populate_report_store(uri)
 
 
@@ -75,7 +76,7 @@ def test_bad_filter_shows_mlflows_message(page_store, open_app):
 def test_log_to_mlflow_needs_confirmation(tmp_path, open_app):
     from mlflow import MlflowClient
 
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = fresh_sqlite(tmp_path / 'mlflow.db')
     populate_report_store(uri)
     client = MlflowClient(uri)
     exp_id = client.get_experiment_by_name(EXPERIMENT).experiment_id
@@ -119,7 +120,6 @@ def test_preview_runs_no_script_outside_its_sandbox(page_store, open_app):
 def test_editing_title_author_summary_reads_nothing(tmp_path, open_app):
     """Words are put on at render time: with the store gone, editing them still updates the
     report (a rebuild would read the champion and records, and fail)."""
-    from harness.databases import fresh_sqlite
 
     path = tmp_path / "mlflow.db"
     uri = fresh_sqlite(path)

@@ -20,11 +20,12 @@ from podium.report.markdown import markdown_zip, render_markdown
 from podium.report.safe import fmt_delta, fmt_value, md_text, summary_html, summary_markdown
 from report_store import EXPERIMENT, HOSTILE, HOSTILE_RUN, MODEL_NAME, assert_inert, populate_report_store
 from stores import AWKWARD_EXPERIMENT, HOSTILE_NAME
+from harness.databases import fresh_sqlite
 
 
 @pytest.fixture(scope="module")
 def report_store(tmp_path_factory):
-    uri = f"sqlite:///{tmp_path_factory.mktemp('report') / 'mlflow.db'}"
+    uri = fresh_sqlite(tmp_path_factory.mktemp('report') / 'mlflow.db')
     return uri, populate_report_store(uri)
 
 
@@ -305,7 +306,7 @@ def test_password_never_appears(awkward_stores, tmp_path):
 def test_log_report_to_mlflow_writes_a_tagged_run_with_both_formats(tmp_path):
     from mlflow import MlflowClient
 
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = fresh_sqlite(tmp_path / 'mlflow.db')
     populate_report_store(uri)
     r = build_report(uri, [EXPERIMENT], "score", top=2)
     run_id = log_report_to_mlflow(uri, r, EXPERIMENT)

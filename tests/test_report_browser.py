@@ -9,12 +9,13 @@ from browser import CHROMIUM, CHROMIUM_ARGS, SHOTS
 from podium.report import build_report
 from podium.report.html import render_html
 from report_store import EXPERIMENT, populate_report_store
+from harness.databases import fresh_sqlite
 
 
 @pytest.fixture(scope="module")
 def report_file(tmp_path_factory):
     base = tmp_path_factory.mktemp("browser-report")
-    uri = f"sqlite:///{base / 'mlflow.db'}"
+    uri = fresh_sqlite(base / 'mlflow.db')
     populate_report_store(uri)
     # A UI address so the file has links: they must not be followed on open either.
     report = build_report(uri, [EXPERIMENT], "score", top=3, ui_url="http://mlflow.invalid:5000",
@@ -73,7 +74,6 @@ def test_report_page_preview_scripts_run_in_an_opaque_origin(tmp_path_factory):
     """Issue 12: the preview draws its charts, but its scripts cannot reach the app's origin
     (cookies, storage, DOM): the frame is sandboxed to allow-scripts only."""
     from browser import chromium, screenshot, streamlit_server
-    from harness.databases import fresh_sqlite
 
     base = tmp_path_factory.mktemp("browser-report-page")
     uri = fresh_sqlite(base / "mlflow.db")

@@ -11,13 +11,14 @@ import pytest
 
 from report_store import EXPERIMENT, populate_report_store
 from stores import AWKWARD_EXPERIMENT
+from harness.databases import fresh_sqlite
 
 ROOT = Path(__file__).absolute().parents[1]
 
 
 @pytest.fixture(scope="module")
 def cli_store(tmp_path_factory):
-    uri = f"sqlite:///{tmp_path_factory.mktemp('cli') / 'mlflow.db'}"
+    uri = fresh_sqlite(tmp_path_factory.mktemp('cli') / 'mlflow.db')
     populate_report_store(uri)
     return uri
 
@@ -85,7 +86,7 @@ def test_password_in_a_reachable_server_uri_stays_out_of_output_and_report(awkwa
 def test_log_to_mlflow_flag(tmp_path):
     from mlflow import MlflowClient
 
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = fresh_sqlite(tmp_path / 'mlflow.db')
     populate_report_store(uri)
     res = podium("--tracking-uri", uri, "--experiment", EXPERIMENT, "--metric", "score", "--format", "md",
                  "--output", str(tmp_path / "r.md"), "--log-to-mlflow")

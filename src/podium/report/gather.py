@@ -139,14 +139,15 @@ def _read_champion(uri: str, all_runs: pd.DataFrame, query: ReportQuery, extras:
 def _read_records(uri: str, ids: list[str], extras: Extras) -> None:
     try:
         extras.records = store.run_records(uri, ids)
-        return
-    except Exception:
-        pass  # one unreadable run fails the whole batch: read them one by one to find it
-    for run_id in ids:
-        try:
-            extras.records.update(store.run_records(uri, [run_id]))
-        except Exception as exc:
-            extras.unreadable[run_id] = reason(exc)
+    except Exception:  # one unreadable run can fail the whole batch: read them one by one to find it
+        for run_id in ids:
+            try:
+                extras.records.update(store.run_records(uri, [run_id]))
+            except Exception as exc:
+                extras.unreadable[run_id] = reason(exc)
+    for run_id in ids:  # a run the store leaves out could not be read either
+        if run_id not in extras.records and run_id not in extras.unreadable:
+            extras.unreadable[run_id] = "MLflow has no readable record of this run"
 
 
 def experiment_names(tracking_uri: str, experiments: list[str]) -> dict[str, str]:
