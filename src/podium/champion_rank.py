@@ -439,51 +439,53 @@ def rank(
     seconds = pd.to_numeric(frame[second_col], errors="coerce").to_numpy(dtype=float) if second_col in frame else np.full(len(frame), np.nan)
     starts = [_start_ns(s) for s in frame["start_time"]] if len(frame) else []
 
+    run_ids = frame["run_id"].astype(str).to_numpy(dtype=object)
+    has_model = np.array([r in models for r in run_ids], dtype=bool)
     configs: dict[str, _Config] = {}
-    for i in range(len(frame)):
-        if not reasons[i]:
-            configs.setdefault(keys[i], _Config(keys[i], [], [])).rows.append(i)
-            configs[keys[i]].values.append(float(values[i]))
+    for i in np.flatnonzero([not r for r in reasons]) if len(frame) else []:
+        config = configs.setdefault(keys[i], _Config(keys[i], [], []))
+        config.rows.append(int(i))
+        config.values.append(float(values[i]))
 
     def run_key(i: int) -> tuple:
-        return _order_key(policy, float(values[i]), None if second_col is None else float(seconds[i]), starts[i], frame["run_id"].iat[i])
+        return _order_key(policy, float(values[i]), None if second_col is None else float(seconds[i]), starts[i], run_ids[i])
 
-    excluded, eligible = [], []
-    for i in range(inside):
-        row = frame.iloc[i]
-        why = list(reasons[i])
-        config = configs.get(keys[i])
-        with_model = [j for j in config.rows if j < inside and frame["run_id"].iat[j] in models] if config and not why else []
-        if not why and not with_model:
-            why.insert(0, "no logged model" + (" (nor any repeat of its configuration)" if policy.repeats_by else ""))
-        elif row["run_id"] not in models and not why:
-            pass  # counted in its configuration, which another run represents
-        if why:
-            excluded.append(Excluded(row["run_id"], row.get("run_name"), row.get("experiment_name"), tuple(why)))
-    for config in configs.values():
-        inner = [j for j in config.rows if j < inside]
-        with_model = [j for j in inner if frame["run_id"].iat[j] in models]
+    # A configuration is eligible when one of its runs (in the loaded runs) carries a model; the
+    # best of those represents it and is the run registered on promotion.
+    representative = {}
+    for key, config in configs.items():
+        with_model = [j for j in config.rows if j < inside and has_model[j]]
         if with_model:
-            eligible.append((config, min(with_model, key=run_key)))
+            representative[key] = min(with_model, key=run_key)
+    names = frame["run_name"].to_numpy(dtype=object) if "run_name" in frame else np.full(len(frame), None, dtype=object)
+    exps = frame["experiment_name"].to_numpy(dtype=object) if "experiment_name" in frame else np.full(len(frame), None, dtype=object)
+    no_model = "no logged model" + (" (nor any repeat of its configuration)" if policy.repeats_by else "")
+    excluded = []
+    for i in range(inside):
+        why = list(reasons[i]) or ([] if keys[i] in representative else [no_model])
+        if why:
+            excluded.append(Excluded(run_ids[i], names[i], exps[i], tuple(why)))
+    eligible = [(configs[key], best) for key, best in representative.items()]
 
-    varying = _varying_params(frame, [frame.iloc[c.rows[0]] for c, _ in eligible], policy.repeats_by)
+    varying = _varying_params(frame, [frame.iloc[c.rows[0]] for c, _ in eligible], policy.repeats_by) if policy.repeats_by else []
     confidence = policy.confidence or 0.95
     scored = []
     for config, best in eligible:
         summary = ev.summarize(config.values, confidence)
         second = float(np.nanmean(seconds[config.rows])) if second_col and np.isfinite(seconds[config.rows]).any() else (math.nan if second_col else None)
         newest = max(starts[j] for j in config.rows)
-        scored.append((_order_key(policy, summary.mean, second, newest, frame["run_id"].iat[best]), config, best, summary, second))
+        scored.append((_order_key(policy, summary.mean, second, newest, run_ids[best]), config, best, summary, second))
     scored.sort(key=lambda t: t[0])
+    start_times = frame["start_time"].to_numpy(dtype=object) if "start_time" in frame else np.full(len(frame), None, dtype=object)
     candidates = []
     for n, (_, config, best, summary, second) in enumerate(scored, 1):
-        r = frame.iloc[best]
         params = ev.config_params(frame.iloc[config.rows], policy.repeats_by) if policy.repeats_by else {}
         label = ev.config_label({k: params.get(k) for k in varying}, {} if varying else None) if policy.repeats_by else ""
+        start = start_times[best]
         candidates.append(Candidate(
-            n, r["run_id"], r.get("run_name"), r.get("experiment_name"), r.get("start_time"), summary.mean, second,
-            models[r["run_id"]], label, summary, float(values[best]), tuple(frame["run_id"].iloc[config.rows]),
-            tuple(config.values), params))
+            n, run_ids[best], names[best], exps[best], pd.Timestamp(start) if start is not None and not pd.isna(start) else None,
+            summary.mean, second, models[run_ids[best]], label, summary, float(values[best]),
+            tuple(run_ids[config.rows]), tuple(config.values), params))
     ranking = Ranking(policy, candidates, excluded, current_champion, champion_via=champion_via)
     if current_champion is not None and candidates:
         ranking.comparison = _compare(frame, policy, reasons, keys, configs, values, seconds, starts, candidates[0],

@@ -53,7 +53,8 @@ def config_keys(runs: pd.DataFrame, repeats_by: str | None) -> pd.Series:
     if not cols:
         return pd.Series(["()"] * len(runs), index=runs.index, dtype=object)
     values = runs[cols].astype(object).where(runs[cols].notna(), MISSING).astype(str)
-    return values.apply(lambda row: repr(tuple(row)), axis=1).astype(object)
+    groups = values.groupby(cols, sort=False).ngroup()
+    return ("config-" + groups.astype(str)).astype(object)
 
 
 def config_params(runs: pd.DataFrame, repeats_by: str | None) -> dict[str, str | None]:
@@ -97,15 +98,16 @@ class Summary:
 
 def summarize(values, confidence: float = 0.95) -> Summary:
     """n, mean, sample standard deviation and the two-sided Student-t interval of the mean."""
-    from scipy import stats
-
-    a = np.asarray([v for v in values if v is not None and math.isfinite(float(v))], dtype=float)
-    n = len(a)
+    finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    n = len(finite)
     if n == 0:
         return Summary(0, math.nan, math.nan, math.nan, math.nan, confidence)
+    if n == 1:  # the common case without repeats: no spread, no interval
+        return Summary(1, finite[0], math.nan, math.nan, math.nan, confidence)
+    from scipy import stats
+
+    a = np.asarray(finite, dtype=float)
     mean = float(a.mean())
-    if n == 1:
-        return Summary(1, mean, math.nan, math.nan, math.nan, confidence)
     std = float(a.std(ddof=1))
     half = float(stats.t.ppf((1 + confidence) / 2, n - 1)) * std / math.sqrt(n)
     return Summary(n, mean, std, mean - half, mean + half, confidence)
