@@ -126,6 +126,9 @@ def decision(ranking: ch.Ranking, model_name: str, alias: str) -> None:
                 f"(run {inert(ranking.champion.run_id or 'unknown')}); no eligible run to compare it with.", icon=":material/info:")
     if win is None:
         return
+    if p.repeats_by and all(c.n == 1 for c in ranking.candidates):
+        st.warning(f"No configuration has two runs that differ only in {inert(p.repeats_by)}: every run stands alone, "
+                   "so no interval or confidence can be given.", icon=":material/info:")
     m1, m2, m3 = st.columns(3)
     best = win.config if p.repeats_by else (win.run_name or win.run_id)
     n = f" ({win.n} runs)" if p.repeats_by else ""
