@@ -164,3 +164,24 @@ def test_legacy_stage_and_a_name_with_both_quotes(seeds, tmp_path, open_app):
     assert not at.exception
     assert table(at, "config")["current"].iloc[0] == "v1 (stage Production) (a run of this config)"
     assert any("the champion's configuration is still the best" in t for t in shown(at))
+
+
+
+def test_a_repeats_param_that_repeats_nothing_is_said(tmp_path, open_app):
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, Param
+
+    uri = f"sqlite:///{tmp_path / 'one.db'}"
+    client = MlflowClient(uri)
+    exp = client.create_experiment("single", artifact_location=(tmp_path / "artifacts").as_uri())
+    for i, (seed, lr) in enumerate([("1", "0.1"), ("2", "0.2")]):
+        rid = client.create_run(exp, start_time=cs.T0 + i, run_name=f"r{i}").info.run_id
+        client.log_batch(rid, metrics=[Metric("acc", 0.8 + i / 10, cs.T0, 0)], params=[Param("seed", seed), Param("lr", lr)])
+        client.log_artifacts(rid, str(cs._saved_model(tmp_path)), "model")
+        client.set_tag(rid, "mlflow.log-model.history", json.dumps([{"artifact_path": "model", "flavors": {}}]))
+        client.set_terminated(rid)
+    cs.register_source(uri, rid, name="m")
+    at = page(open_app, uri, ["single"])
+    assert at.selectbox(key="champion_repeats").value == "seed"
+    assert any("No configuration has two runs that differ only in seed" in plain(w.value) for w in at.warning)
+    assert list(table(at, "config")["n"]) == [1, 1]
