@@ -264,8 +264,10 @@ def test_progress_reports_run_counts(awkward_stores, kind):
 
 def test_progress_per_page_over_http(awkward_stores, monkeypatch):
     uri, _ = awkward_stores.get("http")
-    monkeypatch.setattr(store, "_HTTP_FIRST_PAGE", 2)
-    monkeypatch.setattr(store, "_HTTP_PAGE", 3)
+    from podium.store.backends import rest
+
+    monkeypatch.setattr(rest, "FIRST_PAGE", 2)
+    monkeypatch.setattr(rest, "PAGE", 3)
     calls: list[tuple[int, int | None]] = []
     df = store.load_runs(uri, [stores.AWKWARD_EXPERIMENT], progress=lambda done, total: calls.append((done, total)))
     assert len(df) == 11
