@@ -315,3 +315,32 @@ def test_check_as_a_ci_job_runs_it(seeds, tmp_path, extra, code):
     output = proc.stdout if code != 2 else proc.stderr
     assert len(output.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert list(tmp_path.iterdir()) == []  # nothing written in the working folder
+
+
+@pytest.mark.parametrize("backend", ["server", "postgresql", "mysql"])
+def test_repeats_aggregate_and_rollback_on_other_backends(seeds, tmp_path, backend):
+    """The same decisions through a tracking server's REST API and on PostgreSQL / MariaDB (metric
+    summaries from the database's grouped query), then a promotion and a rollback."""
+    import stores
+
+    if backend == "server":
+        db_uri = cs.fresh_seeds(seeds[0], tmp_path / "db")
+        ids = seeds[1]
+        context = stores.mlflow_server(db_uri, tmp_path / "server-artifacts")
+    else:
+        context = stores.postgres_database() if backend == "postgresql" else stores.mysql_database()
+    with context as uri:
+        if backend != "server":
+            uri, ids = cs.build_seeds(tmp_path, uri)
+            cs.register_source(uri, ids["d5-s2"], alias="champion")
+        early = ch.evaluate(uri, [HISTORY], ch.ChampionPolicy("val_acc", aggregate="max"), cs.SEEDS_MODEL)
+        assert early.winner.run_id == ids["early"] and early.winner.value == pytest.approx(0.93)
+        policy = ch.ChampionPolicy("acc", repeats_by="random_state", confidence=0.95, min_gain="0.01")
+        assert "the champion's configuration is still the best" in ch.evaluate(uri, [SEEDS], policy, cs.SEEDS_MODEL).evidence
+        ranking = ch.evaluate(uri, [SEEDS, BETTER], policy, cs.SEEDS_MODEL)
+        assert ranking.evidence == EXAMPLE
+        result = ch.apply_promotion(uri, ch.plan_promotion(uri, ranking, cs.SEEDS_MODEL, user="ana"))
+        assert result.changed and store.version_by_alias(uri, cs.SEEDS_MODEL, "champion").run_id == ids["d10-s2"]
+        back = ch.apply_rollback(uri, ch.plan_rollback(uri, cs.SEEDS_MODEL, "champion", promoted_by="bo", metric="acc"))
+        assert back.changed and store.version_by_alias(uri, cs.SEEDS_MODEL, "champion").run_id == ids["d5-s2"]
+        assert [h.action for h in ch.promotion_history(uri, cs.SEEDS_MODEL)] == ["rollback", "promote"]
