@@ -5,6 +5,7 @@ JSON in ``<script type="application/json">`` blocks (with ``<`` escaped so no ru
 the tag), and one small script of ours draws them. Nothing is fetched when the file is opened.
 The template is Jinja2 with autoescape on; the only markup not escaped by Jinja is the user's
 summary, which markdown-it renders with raw HTML off (see :func:`podium.report.safe.summary_html`).
+:func:`preview_document` wraps a report for an app's preview: a frame sandboxed to scripts only.
 """
 
 from __future__ import annotations
@@ -87,8 +88,8 @@ def render_html(report: Report, include_bundle: bool = True) -> str:
 
     Args:
         report: What :func:`~podium.report.build.build_report` computed.
-        include_bundle: Inline the Vega libraries (about 0.9 MB). The page's preview leaves them
-            out and shows no charts.
+        include_bundle: Inline the Vega libraries (about 0.9 MB); without them the file shows no
+            charts, only where they would be.
     """
     env = _env()
     charts = [

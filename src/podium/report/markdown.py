@@ -1,9 +1,11 @@
 """Render a :class:`~podium.report.build.Report` as GitHub-flavoured Markdown.
 
-Charts become PNG images (rendered by vl-convert, no browser) in a folder beside the file, or in
-a zip with it. Every string from a run goes through :func:`podium.report.safe.md_text`, and no
-link is made from run data: the only links are to the MLflow UI, built from its configured
-address and a run id that is checked to be plain letters and digits.
+Charts become PNG images (drawn by vl-convert, no browser, in a child process so that a crash of
+the native renderer costs only the images) in a folder beside the file, or in a zip with it; when
+they cannot be drawn the Markdown says so and is written without them. Every string from a run
+goes through :func:`podium.report.safe.md_text`, and no link is made from run data: the only
+links are to the MLflow UI, built from its configured address and a run id that is checked to be
+plain letters and digits.
 """
 
 from __future__ import annotations
