@@ -117,8 +117,8 @@ def scatter_section(runs, loaded, columns, varying, primary, selected, refs, fmt
 def matrix_section(runs, columns, metrics, varying, primary, selected, fmt) -> None:
     """Every pair of up to five chosen metrics/params (a fragment: its widgets redraw only it)."""
     with st.expander("Scatter matrix", icon=":material/grid_view:"):
-        informative = [c for c in analysis.informative_params(runs, varying) if c in columns]
-        default = ([primary] if primary else []) + [m for m in metrics if m != primary][:1] + informative[:2]
+        params = [c for c in analysis.default_axes(runs, varying, primary) if c in columns and c != primary]
+        default = ([primary] if primary else []) + [m for m in metrics if m != primary][:1] + params[:2]
         keep_valid("compare_matrix", columns, default[: insight_charts.MATRIX_MAX])
         chosen = st.multiselect("Columns (up to 5)", columns, key="compare_matrix", format_func=fmt,
                                 max_selections=insight_charts.MATRIX_MAX)

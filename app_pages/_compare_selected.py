@@ -19,21 +19,22 @@ def history_section(uri, loaded, selected, metrics, primary, labels, fmt) -> Non
     shown = selected[:MAX_HISTORY_RUNS]
     logged = analysis.metrics_logged_by(loaded, shown, metrics)
     keep_valid("compare_history_metric", logged, analysis.default_history_metric(logged, primary))
-    h = st.columns([3, 2, 2, 1, 1], vertical_alignment="bottom")
+    h = st.columns([3, 3], vertical_alignment="bottom")
     metric = h[0].selectbox("Metric history", logged, key="compare_history_metric", format_func=fmt,
                             help="Metrics logged by at least one of the selected runs.")
-    x = h[1].segmented_control("x", list(X_LABELS), format_func=X_LABELS.get, default="step", key="compare_history_x") or "step"
-    smoothing = h[2].slider("Smoothing", 0.0, 0.99, 0.0, 0.01, key="compare_history_smooth",
+    x = h[1].segmented_control("x axis", list(X_LABELS), format_func=X_LABELS.get, default="step", key="compare_history_x") or "step"
+    o = st.columns([3, 1.2, 1.6, 2.2], vertical_alignment="center")
+    smoothing = o[0].slider("Smoothing", 0.0, 0.99, 0.0, 0.01, key="compare_history_smooth",
                             help="A debiased moving average (as TensorBoard's); the raw values stay faint.")
-    log_y = h[3].toggle("Log y", key="compare_history_log")
+    log_y = o[1].toggle("Log y", key="compare_history_log")
     groups = curves.seed_groups(loaded, shown)
-    use_groups = h[4].toggle("Seeds", key="compare_history_seeds", disabled=not groups, value=bool(groups),
+    use_groups = o[2].toggle("Seed groups", key="compare_history_seeds", disabled=not groups, value=bool(groups),
                              help="Runs repeating one configuration over seeds (params equal except seed, random_state, "
                                   "random_seed) as one mean line with a band.")
     band = "minmax"
     if groups and use_groups:
-        band = st.segmented_control("Band", ["minmax", "sd"], default="minmax", key="compare_history_band",
-                                    format_func={"minmax": "min–max", "sd": "±1 sd"}.get) or "minmax"
+        band = o[3].segmented_control("Band", ["minmax", "sd"], default="minmax", key="compare_history_band",
+                                      format_func={"minmax": "min–max", "sd": "±1 sd"}.get) or "minmax"
     if not metric:
         return
     try:

@@ -73,7 +73,14 @@ def views_section(uri, experiments, chosen, query_params) -> None:
         else:
             st.caption(inert(f"No saved views on {home.name} yet."))
         name = st.text_input("Save this view as", key="compare_view_name", placeholder="e.g. best fraud models")
-        st.button("Save view…", key="compare_view_save", icon=":material/bookmark_add:", disabled=not name.strip(),
+        problem = None
+        if name.strip():
+            try:
+                views.check_name(name)
+            except PodiumError as exc:
+                problem = str(exc)
+                st.caption(f":red[{inert(problem)}]")
+        st.button("Save view…", key="compare_view_save", icon=":material/bookmark_add:", disabled=not name.strip() or bool(problem),
                   on_click=_ask, args=("save", name.strip()))
         pending = st.session_state.get(_PENDING)
         if pending:

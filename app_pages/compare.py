@@ -15,9 +15,10 @@ from app_pages._common import (
 from app_pages._compare_charts import brush_caption, matrix_section, parallel_section, scatter_section
 from app_pages._compare_insights import group_section, importance_section, sweep_section
 from app_pages._compare_parts import (
-    BRUSH_KEY, cached_champions, first_load, runs_table, select_runs, selection_box, ui_settings, write_query,
+    BRUSH_KEY, cached_champions, first_load, select_runs, selection_box, ui_settings, write_query,
 )
 from app_pages._compare_selected import diff_section, history_section
+from app_pages._compare_table import runs_table
 from app_pages._compare_views import metric_values, views_section
 from podium import analysis
 from podium import brush as brushing

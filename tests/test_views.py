@@ -48,7 +48,7 @@ def test_views_round_trip(writable_store):
     assert tags["podium.view.best models"] == "exp=fraud&filter=x" and tags["team"] == "risk"
 
 
-@pytest.mark.parametrize("name", ["", "   ", "a" * 101, "bad\nname", "semi;colon", "qu'ote"])
+@pytest.mark.parametrize("name", ["", "   ", "a" * 101, "bad\nname", "semi;colon", "qu'ote", "a, b", "(x)", "a//b", "a/", "a/../b"])
 def test_names_mlflow_cannot_keep_are_refused(fresh_sqlite_uri, name):
     mlflow.MlflowClient(fresh_sqlite_uri).create_experiment("fraud")
     with pytest.raises(PodiumError, match="A view name is"):

@@ -51,7 +51,8 @@ def _num(v: float) -> str:
         return "nan"
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
-    return repr(float(v))
+    text = repr(float(v))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _short(v: float) -> str:

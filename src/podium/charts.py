@@ -576,7 +576,7 @@ def metric_history(
     history: pd.DataFrame,
     labels: dict[str, str],
     metric: str,
-    height: int = 320,
+    height: int = 360,
     x: str = "step",
     smoothing: float = 0.0,
     log_y: bool = False,
@@ -646,5 +646,7 @@ def metric_history(
         layers.append(alt.Chart(pd.DataFrame({"x": [], "y": []})).mark_line())
     by = {"step": "by step", "relative": "by time since start", "wall": "by wall time"}[x]
     title = alt.TitleParams(text=f"{metric} {by}", subtitle=notes or [""], anchor="start", fontSize=14)
-    chart = alt.layer(*layers).properties(height=height, title=title, usermeta=CANVAS)
+    # Streamlit fits title, legend and plot into the height: make room for the legend's rows.
+    legend_rows = math.ceil(data["series"].nunique() / 2) if len(data) else 0
+    chart = alt.layer(*layers).properties(height=height + 22 * legend_rows + 16 * len(notes), title=title, usermeta=CANVAS)
     return ChartResult(chart, total=total, drawn=data["run_id"].nunique(), notes=notes)

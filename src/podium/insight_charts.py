@@ -134,9 +134,10 @@ def scatter_matrix(df: pd.DataFrame, columns: list[str], color: str | None = Non
                    "tooltip": [alt.Tooltip("run:N", title="Run"), alt.Tooltip(f"c{xi}:{kinds[xc]}", title=xl),
                                alt.Tooltip(f"c{yi}:{kinds[yc]}", title=yl)],
                    "color": color_enc}
-            if xi == yi:
-                panel = alt.Chart(pair).mark_bar(color="#9ca3af").encode(
-                    x=enc["x"], y=alt.Y("count():Q", title=yl if xi == 0 else None))
+            if xi == yi:  # the diagonal: how the runs spread on that column
+                x = (alt.X(f"c{xi}:Q", bin=alt.Bin(maxbins=15), title=xl if yi == len(columns) - 1 else None)
+                     if kinds[xc] == "Q" else enc["x"])
+                panel = alt.Chart(pair).mark_bar(color="#9ca3af").encode(x=x, y=alt.Y("count():Q", title=yl if xi == 0 else None))
             else:
                 panel = alt.Chart(pair).mark_circle(size=22, opacity=0.6).encode(**enc)
             panels.append(panel.properties(width=size, height=size))

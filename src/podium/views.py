@@ -7,6 +7,7 @@ listing reads the tags of the experiments shown. Writes happen only when a user 
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode
@@ -41,8 +42,9 @@ def query_string(params: dict) -> str:
 def check_name(name: str) -> str:
     """The view name, stripped; a :class:`PodiumError` when MLflow could not keep it as a tag key."""
     name = str(name).strip()
-    if not _NAME.match(name):
-        raise PodiumError("A view name is 1 to 100 letters, digits, spaces and _ - . : / only.")
+    # MLflow's own rule for tag keys: these characters only, and a path that is already normal.
+    if not _NAME.match(name) or posixpath.normpath(PREFIX + name) != PREFIX + name:
+        raise PodiumError("A view name is 1 to 100 letters, digits, spaces and _ - . : / only (no empty or trailing / part).")
     return name
 
 
