@@ -6,7 +6,9 @@ odd milliseconds, one whose client logged microseconds (a start time past the ye
 an empty ``user_id`` (one of them with an ``mlflow.user`` tag that says otherwise), and runs
 without an ``mlflow.runName`` tag. Each filter is applied by ``search.filter_frame`` to the
 unfiltered frame from ``store.load_runs`` and compared, run ids and order, with what
-``mlflow.search_runs`` returns for the same experiment and filter.
+``mlflow.search_runs`` returns for the same experiment and filter. Integers beyond 64 bits are
+also checked on PostgreSQL and MySQL (the session's search-case stores): MLflow raises on SQLite
+and PostgreSQL and compares on MySQL and file stores, and so must Podium.
 """
 
 from __future__ import annotations
@@ -221,16 +223,31 @@ TOO_LARGE = [
 ]
 
 
+def too_large_store(parity_stores, search_stores, kind: str) -> tuple[str, str]:
+    """(uri, experiment) of a store with runs for the too-large-integer cases."""
+    if kind in parity_stores:
+        return parity_stores[kind][0], FAR
+    from stores import SEARCH_EXPERIMENT
+
+    return search_stores(kind)[0], SEARCH_EXPERIMENT
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("filter_string", TOO_LARGE)
-def test_integers_beyond_sqlite_raise_as_in_mlflow(parity_stores, filter_string):
-    uri, _ = parity_stores["sqlite"]
-    frame = store.load_runs(uri, [FAR])
-    with pytest.raises(Exception):  # noqa: B017  (MLflow lets SQLite's OverflowError through)
+def test_integers_beyond_64_bits_raise_where_mlflow_raises(parity_stores, search_stores, kind, filter_string):
+    """SQLite cannot bind them (OverflowError); PostgreSQL casts them to BIGINT ("bigint out of range")."""
+    uri, experiment = too_large_store(parity_stores, search_stores, kind)
+    frame = store.load_runs(uri, [experiment])
+    with pytest.raises(Exception):  # noqa: B017  (the driver's own error, sometimes wrapped by MLflow)
         reference(uri, [frame["experiment_id"].iloc[0]], filter_string, False)
-    with pytest.raises(FilterError, match="too large for an SQLite store"):
+    with pytest.raises(FilterError, match="too large for a .* store"):
         search.filter_frame(frame, filter_string)
 
 
+@pytest.mark.parametrize("kind", ["file", "mysql"])
 @pytest.mark.parametrize("filter_string", TOO_LARGE)
-def test_integers_beyond_64_bits_compare_on_file_stores(parity_stores, filter_string):
-    check(parity_stores, "file", FAR, filter_string)
+def test_integers_beyond_64_bits_compare_where_mlflow_compares(parity_stores, search_stores, kind, filter_string):
+    uri, experiment = too_large_store(parity_stores, search_stores, kind)
+    frame = store.load_runs(uri, [experiment])
+    ours = search.filter_frame(frame, filter_string)
+    assert_parity(ours, reference(uri, [frame["experiment_id"].iloc[0]], filter_string, False))

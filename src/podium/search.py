@@ -25,8 +25,8 @@ The evaluation follows MLflow's SQL stores (``SqlAlchemyStore._search_runs``):
   string is a value: ``user_id = ''`` matches it, ``!=`` too), not Podium's ``user`` column (the
   user id, else the ``mlflow.user`` tag); a frame without ``user_id`` falls back to ``user``.
 - ``start_time``/``end_time`` compare exact integer milliseconds (no floating point, no nanosecond
-  datetimes: times past 2262 work). An integer beyond SQLite's 64 bits is an error on SQLite, as
-  in MLflow; other stores compare it exactly.
+  datetimes: times past 2262 work). An integer beyond 64 bits is an error on SQLite and
+  PostgreSQL, as in MLflow; MySQL and file stores compare it exactly.
 - ``LIKE`` is case-sensitive on every backend (MLflow sets ``PRAGMA case_sensitive_like`` on
   SQLite and compares ``BINARY`` on MySQL); ``%`` and ``_`` match any characters including
   newlines. ``ILIKE`` folds case like the backend: ASCII only on SQLite (its ``lower()``),
@@ -80,8 +80,11 @@ _STRING_ATTRIBUTE_COLUMNS = {
 RAW_USER_ID_COLUMN = "user_id"
 RUN_NAME_TAG_COLUMN = "tags.mlflow.runName"
 
-# The integers SQLite can bind (MLflow's SQLite store raises beyond them).
+# The integers SQLite can bind and PostgreSQL casts to BIGINT: MLflow's search raises beyond them
+# on those backends (SQLite's OverflowError, PostgreSQL's "bigint out of range"); MySQL and the
+# file store compare the wider number.
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_BIGINT_ONLY = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
@@ -258,10 +261,10 @@ def _clause_mask(df: pd.DataFrame, clause: dict[str, Any], dialect: str, dataset
             return np.where(nan, _logged_nan(df, column), result)
         return result & ~nan
     if kind == "numeric_attribute":
-        if isinstance(value, int) and not _INT64_MIN <= value <= _INT64_MAX and dialect == "sqlite":
+        if isinstance(value, int) and not _INT64_MIN <= value <= _INT64_MAX and dialect in _BIGINT_ONLY:
             raise FilterError(
-                f"attributes.{key}: {value} is too large for an SQLite store (MLflow rejects integers "
-                f"beyond 64 bits, from {_INT64_MIN} to {_INT64_MAX})."
+                f"attributes.{key}: {value} is too large for a {_BIGINT_ONLY[dialect]} store (MLflow "
+                f"rejects integers beyond 64 bits there, from {_INT64_MIN} to {_INT64_MAX})."
             )
         if key not in df.columns:
             return np.zeros(n, dtype=bool)
