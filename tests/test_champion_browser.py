@@ -34,13 +34,14 @@ def test_champion_page_draws_evidence_lineage_and_rollback(promoted_store):
     errors = []
     with streamlit_server(uri, base) as url, chromium(viewport=(1400, 2700)) as page:
         page.on("pageerror", lambda e: errors.append(str(e)))
+        page.set_default_timeout(180_000)  # a busy shared machine: waiting is not what is tested
         # The Runs page takes the experiments from its address and shares them with the Champion page.
         page.goto(url + "/?" + "&".join(f"exp={e}" for e in EXPERIMENTS))
         page.get_by_text("Champion", exact=True).first.click()
-        page.get_by_text("Lineage and rollback").wait_for(timeout=60_000)
+        page.get_by_text("Lineage and rollback").wait_for()
         page.get_by_text("config max_depth=10 (5 runs) 0.948 ± 0.005 vs champion config (5 runs) 0.901 ± 0.006",
-                         exact=False).first.wait_for(timeout=60_000)
-        page.locator("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg").first.wait_for(timeout=60_000)
+                         exact=False).first.wait_for()
+        page.locator("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg").first.wait_for()
         assert page.get_by_role("button", name="Roll back to v2").count() == 1
         assert page.get_by_role("button", name="Promote").count() == 1
         page.wait_for_timeout(1500)  # let the charts and tables settle before the picture
