@@ -241,7 +241,8 @@ def test_chart_data_keeps_only_what_is_drawn_rounded_and_as_csv(edge_store):
     name = points["data"]["name"]
     assert isinstance(scatter["datasets"][name], str) and points["data"]["format"]["type"] == "csv"
     rows = chartdata.rows(scatter, name)
-    assert set(rows[0]) == {"run_id", "run", "x", "y", "color"}  # no sel/ref/experiment: nothing draws them
+    assert set(rows[0]) == {"run_id", "run", "x", "y"}  # no sel/ref/experiment: nothing draws them
+    assert points["encoding"]["color"]["field"] == "y"  # coloured by score, its y: that column written once
     assert all(len(row["run_id"]) <= 4 for row in rows)  # ids only tell points apart for the selection
     by_run = {row["run"]: row for row in rows}
     assert by_run[visible(RLO_NAME)]["y"] == pytest.approx(0.6)

@@ -11,7 +11,8 @@ use, full float precision and the field names repeated on every row: megabytes i
    selections, expressions);
 3. numbers keep the 4 significant digits tooltips show (``.4~g``), more where a column's values
    are close together for their size, so no mark moves by more than half a pixel;
-4. run ids, used only to tell points apart for the click selection, become short keys;
+4. run ids, used only to tell points apart for the click selection, become short keys, and a
+   number column equal to another (a scatter coloured by its own y) is written once;
 5. each dataset becomes inline CSV text with an explicit ``parse`` (Vega-Lite reads it as it
    reads JSON rows), so no field name is repeated per row.
 
@@ -35,6 +36,7 @@ MAX_SIG_DIGITS = 15
 _DATUM = re.compile(r"datum(?:\.([A-Za-z_]\w*)|\[\s*['\"]([^'\"]+)['\"]\s*\])")
 _COMPOSITE = ("concat", "hconcat", "vconcat", "facet", "repeat", "spec")
 _SHORT_ID_FIELD = "run_id"
+_INHERITED = "\x00inherited"  # key of _usage's result: datasets a view reads without naming them
 
 
 def compact(spec: dict) -> dict:
@@ -49,6 +51,8 @@ def compact(spec: dict) -> dict:
             rest["datasets"] = _visible(datasets)
         return rest
     used, free = _usage(rest)
+    expressions: set[str] = set()
+    _datum_fields(rest, expressions)
     shorten = free is not None and _SHORT_ID_FIELD in free and not any(_SHORT_ID_FIELD in f for f in used.values())
     id_keys: dict[str, str] = {}
     out, formats = {}, {}
@@ -61,7 +65,8 @@ def compact(spec: dict) -> dict:
             out[name] = _visible(data)
             continue
         keep = (used[name] | free) if free is not None and name in used else None
-        encoded = _encode(frame, keep, id_keys if shorten else None)
+        mergeable = set() if keep is None or name in used.get(_INHERITED, ()) else used[name] - free - expressions
+        encoded = _encode(frame, keep, id_keys if shorten else None, mergeable)
         if encoded is None:  # a column mixing kinds: rounded JSON rows instead of CSV
             records = frame.astype(object).where(frame.notna(), None).to_dict("records")
             rows_ = [{k: v for k, v in row.items() if keep is None or k in keep} for row in records]
@@ -69,7 +74,9 @@ def compact(spec: dict) -> dict:
                 _shorten_ids(rows_, id_keys)
             out[name] = _rounded(_visible(rows_))
         else:
-            out[name], formats[name] = encoded
+            out[name], formats[name], aliases = encoded
+            if aliases:
+                _rename_fields(rest, name, aliases)
     rest["datasets"] = out
     _set_formats(rest, formats)
     return rest
@@ -146,6 +153,8 @@ def _usage(spec: dict) -> tuple[dict[str, set[str]], set[str] | None]:
         name = data.get("name") if isinstance(data, dict) else None
         if isinstance(data, dict) and name is None:
             ok = False  # inline values or a URL: leave everything as it is
+        if name is None and inherited is not None and "layer" not in view:
+            used.setdefault(_INHERITED, set()).add(inherited)
         name = name or inherited
         if "layer" in view:
             rest = {k: v for k, v in view.items() if k not in ("layer", "data")}
@@ -218,9 +227,12 @@ def _rounded(data: list[dict]) -> list[dict]:
 _NUMBER_KINDS = ("integer", "floating", "mixed-integer-float", "decimal")
 
 
-def _encode(frame: pd.DataFrame, keep: set[str] | None, id_keys: dict[str, str] | None) -> tuple[str, dict] | None:
-    """``(csv text, format)`` for Vega-Lite; None when a column mixes kinds or holds an empty
-    string (CSV would read it back as missing), so the rows stay JSON."""
+def _encode(frame: pd.DataFrame, keep: set[str] | None, id_keys: dict[str, str] | None,
+            mergeable: set[str] = frozenset()) -> tuple[str, dict, dict[str, str]] | None:
+    """``(csv text, format, {dropped column: the same column kept})`` for Vega-Lite; None when a
+    column mixes kinds or holds an empty string (CSV would read it back as missing), so the rows
+    stay JSON. A ``mergeable`` number column equal to an earlier one (a scatter coloured by its y)
+    is written once."""
     if keep is not None:
         frame = frame[[c for c in frame.columns if c in keep]]
     if not len(frame.columns) or any(not isinstance(c, str) or not c or c.strip() != c or any(ch in c for ch in ',"\r\n')
@@ -248,8 +260,18 @@ def _encode(frame: pd.DataFrame, keep: set[str] | None, id_keys: dict[str, str] 
             cells[column] = values.map(visible, na_action="ignore").fillna("")
         else:
             return None
+    aliases: dict[str, str] = {}
+    for column in [c for c in cells if c in mergeable and parse.get(c) == "number"]:
+        twin = next((c for c in cells if c != column and c not in aliases and parse.get(c) == "number"
+                     and list(cells).index(c) < list(cells).index(column)
+                     and np.array_equal(np.asarray(cells[c], dtype=object), np.asarray(cells[column], dtype=object))), None)
+        if twin is not None:
+            aliases[column] = twin
+    for column in aliases:
+        del cells[column]
+        del parse[column]
     text = pd.DataFrame(cells).to_csv(index=False, lineterminator="\n")
-    return text, {"type": "csv", "parse": parse}
+    return text, {"type": "csv", "parse": parse}, aliases
 
 
 def _number_cells(values: np.ndarray) -> np.ndarray:
@@ -271,6 +293,44 @@ def _digits(finite: np.ndarray) -> int:
         return MAX_SIG_DIGITS if span == 0 else SIG_DIGITS  # one value: keep it whole
     needed = math.floor(math.log10(biggest)) + 1 - math.floor(math.log10(span / 2000))
     return min(MAX_SIG_DIGITS, max(SIG_DIGITS, needed))
+
+
+def _datum_fields(node, out: set[str]) -> None:
+    """Fields named in expressions (``datum.x``) anywhere in ``node``."""
+    if isinstance(node, dict):
+        for value in node.values():
+            _datum_fields(value, out)
+    elif isinstance(node, list):
+        for value in node:
+            _datum_fields(value, out)
+    elif isinstance(node, str) and "datum" in node:
+        out.update(a or b for a, b in _DATUM.findall(node))
+
+
+def _rename_fields(node, name: str, aliases: dict[str, str]) -> None:
+    """In every view reading dataset ``name``, read each dropped column from its twin instead."""
+    if isinstance(node, dict):
+        data = node.get("data")
+        if isinstance(data, dict) and data.get("name") == name:
+            _rename_in(node, aliases)
+        for key, value in node.items():
+            if key not in ("datasets", "data"):
+                _rename_fields(value, name, aliases)
+    elif isinstance(node, list):
+        for value in node:
+            _rename_fields(value, name, aliases)
+
+
+def _rename_in(node, aliases: dict[str, str]) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "field" and value in aliases:
+                node[key] = aliases[value]
+            elif key not in ("data", "layer"):
+                _rename_in(value, aliases)
+    elif isinstance(node, list):
+        for value in node:
+            _rename_in(value, aliases)
 
 
 def _set_formats(node, formats: dict[str, dict]) -> None:
