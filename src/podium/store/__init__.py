@@ -453,6 +453,20 @@ def set_version_tags(tracking_uri: str | None, name: str, version: int, tags: di
 # Team mode
 
 
+def authenticated_user(tracking_uri: str | None) -> str | None:
+    """The MLflow user a tracking server authenticates this store's requests as: the signed-in
+    user (team mode), the user in the URI, else ``MLFLOW_TRACKING_USERNAME``; None for other
+    stores and anonymous access. Audit trails record this user, not a name typed in a form."""
+    import os
+
+    t = target(tracking_uri)
+    if t.kind != "http":
+        return None
+    if t.credentials is not None:
+        return t.credentials.username or None
+    return os.environ.get("MLFLOW_TRACKING_USERNAME") or None
+
+
 def check_credentials(tracking_uri: str, username: str, password: str) -> StoreRef:
     """Sign in: check ``username``/``password`` against a tracking server and return the
     :class:`StoreRef` every later call of that session uses.
@@ -477,7 +491,7 @@ def check_credentials(tracking_uri: str, username: str, password: str) -> StoreR
 __all__ = [
     "AliasedVersion", "BASE_COLUMNS", "Credentials", "DatasetRef", "ENV_FILES", "Experiment", "LIVE_STATUSES",
     "LOG_MODEL_HISTORY_TAG", "MAX_PAGE_SIZE", "ModelRef", "PRODUCTION_STAGE", "Progress", "RegistryVersion",
-    "RunModel", "RunRecord", "RunsRefresh", "StoreRef", "Target", "backend", "champion_versions", "check_credentials",
+    "RunModel", "RunRecord", "RunsRefresh", "StoreRef", "Target", "authenticated_user", "backend", "champion_versions", "check_credentials",
     "create_registered_model", "delete_experiment_tag", "empty_runs_frame", "experiment_tags", "finish_frame",
     "get_runs", "list_experiments", "list_experiments_light", "load_metric_history", "load_runs", "log_report",
     "metric_summaries", "model_versions", "prepare_uri", "process_tracking_uri", "promotion_lock", "refresh_runs",
