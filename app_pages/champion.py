@@ -7,6 +7,7 @@ Read-only until the user ticks a confirmation and presses Promote or Roll back.
 import streamlit as st
 
 from app_pages import _champion_parts as parts
+from app_pages import _champion_writes as writes
 from app_pages._common import EXPERIMENTS_KEY, cached_experiments, cached_runs, show_store_error, store_sidebar, tracking_uri
 from podium.errors import PodiumError
 from podium.text import inert
@@ -53,7 +54,7 @@ except PodiumError as exc:
     st.stop()
 
 st.caption(f"Policy: {inert(policy.describe())}")
-parts.show_result()
+writes.show_result()
 
 st.subheader("Current champion vs. best candidate")
 parts.decision(ranking, model_name, alias)
@@ -78,7 +79,7 @@ st.subheader("Promote")
 if ranking.winner is None:
     st.caption("Nothing to promote.")
 else:
-    parts.promote(uri, ranking, model_name, alias)
+    writes.promote(uri, ranking, model_name, alias)
 
 st.subheader("Lineage and rollback")
-parts.lineage(uri, model_name, alias, policy.metric)
+writes.lineage(uri, model_name, alias, policy.metric)
