@@ -120,7 +120,8 @@ def model_alias(backend: Backend, name: str, alias: str, auth: tuple[str, str] |
     """The version behind ``name@alias`` (as the admin unless ``auth``), or None."""
     r = requests.get(backend.url + "/api/2.0/mlflow/registered-models/alias",
                      params={"name": name, "alias": alias}, auth=auth or backend.admin(), timeout=30)
-    if r.status_code == 404 or (r.status_code == 400 and "RESOURCE_DOES_NOT_EXIST" in r.text):
+    # MLflow answers an unknown alias with 400 INVALID_PARAMETER_VALUE "... alias X not found."
+    if r.status_code in (400, 404) and "not found" in r.text:
         return None
     r.raise_for_status()
     return r.json()["model_version"]
@@ -279,6 +280,16 @@ class Proxy:
 
     def access_lines(self) -> list[str]:
         return [line for line in self.log.read_text(errors="replace").splitlines() if "upstream=" in line]
+
+    def lines_for(self, sticky: str, needle: str = "", wait_s: float = 30, since: int = 0) -> list[str]:
+        """Access log lines of this sticky key (from line ``since`` on), once one containing
+        ``needle`` is there (nginx logs a request when it ends: a websocket when its page closed)."""
+        deadline = time.time() + wait_s
+        while True:
+            lines = [ln for ln in self.access_lines()[since:] if f"sticky={sticky} " in ln]
+            if any(needle in ln for ln in lines) or time.time() > deadline:
+                return lines
+            time.sleep(0.1)
 
     def upstreams_for(self, sticky: str, wait_s: float = 10) -> set[str]:
         """Which replicas served the requests carrying this sticky key (nginx writes a request's

@@ -17,10 +17,12 @@ import re
 import subprocess
 import zipfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 import yaml
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 import harness_deploy as h
 from browser import CHROMIUM, CHROMIUM_ARGS, SHOTS
@@ -226,12 +228,21 @@ def new_page(browser, proxy: h.Proxy, sticky: str | None):
     return ctx, ctx.new_page()
 
 
+def close(ctx, page, name: str) -> None:
+    """Keep a screenshot of the page as it was last (the first thing to look at when a test fails)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        page.screenshot(path=str(SHOTS / f"deploy-{name}-last.png"), full_page=True)
+    finally:
+        ctx.close()
+
+
 def sign_in(page, stack, user: str, password: str) -> None:
     """The team-mode sign-in form (issue 12): Username, Password, Sign in."""
     if not stack["team"]:
         return
-    page.get_by_label("Username").fill(user, timeout=90_000)
-    page.get_by_label("Password").fill(password)
+    page.get_by_label("Username", exact=True).fill(user, timeout=90_000)
+    page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
 
 
@@ -263,10 +274,13 @@ def browser():
 def test_sign_in_compare_select_and_download_both_reports_through_the_proxy(stack, browser, replica):
     proxy, rep = stack["proxy"], stack["replicas"][replica]
     key = stack["keys"][rep.upstream]
+    since = len(proxy.access_lines())
     ctx, page = new_page(browser, proxy, key)
     try:
-        page.goto(proxy.url + "/compare?exp=team-alpha")
+        page.goto(proxy.url + "/")
         sign_in(page, stack, *ALICE)
+        page.get_by_role("heading", name="Runs").wait_for(timeout=90_000)
+        go(page, "Compare")  # alice may read team-alpha only: Runs opened it, Compare shares it
         page.get_by_role("heading", name="Parallel coordinates").wait_for(timeout=90_000)
         page.wait_for_function("document.querySelectorAll('.vega-embed canvas').length >= 2", timeout=60_000)
         grid = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
@@ -279,22 +293,112 @@ def test_sign_in_compare_select_and_download_both_reports_through_the_proxy(stac
         go(page, "Report")
         page.get_by_text("Only the 2 runs chosen on Compare").wait_for(timeout=60_000)
         page.get_by_text(re.compile(r"^2 runs ranked of")).first.wait_for(timeout=60_000)
+        title = f"Team report from replica {replica}"  # also makes each download's content unique
+        box = page.get_by_label("Title", exact=True)
+        box.fill(title)
+        box.press("Enter")
+        # The page has rebuilt the report once its preview shows the title.
+        page.wait_for_function("t => [...document.querySelectorAll('iframe')].some(f => (f.srcdoc || '').includes(t))",
+                               arg=title, timeout=60_000)
+        page.get_by_role("button", name="Download HTML").wait_for(timeout=60_000)
         with page.expect_download(timeout=60_000) as got:
             page.get_by_role("button", name="Download HTML").click()
         html = Path(got.value.path()).read_text(encoding="utf-8")
+        downloads = [urlsplit(got.value.url).path]
         with page.expect_download(timeout=90_000) as got:
             page.get_by_role("button", name="Download Markdown (zip)").click()
         archive = zipfile.ZipFile(io.BytesIO(Path(got.value.path()).read_bytes()))
+        downloads.append(urlsplit(got.value.url).path)
+        # Why stickiness: the session's downloads live in its replica's memory; the other one has
+        # no such file (Streamlit's MediaFileStorageError) while this one serves it.
+        assert [p.rsplit(".", 1)[-1] for p in downloads] == ["html", "zip"]
+        other = next(k for u, k in stack["keys"].items() if u != rep.upstream)
+        for path in downloads:
+            assert requests.get(proxy.url + path, cookies={"podium_sticky": other}, timeout=30).status_code in (400, 404)
+            assert requests.get(proxy.url + path, cookies={"podium_sticky": key}, timeout=30).status_code == 200
         no_exception(page)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"deploy-report-replica{replica}.png"), full_page=True)
     finally:
-        ctx.close()
-    assert "<html" in html.lower() and html.count("team-alpha-run-") >= 2
+        close(ctx, page, f"report-replica{replica}")
+    assert "<html" in html.lower() and html.count("team-alpha-run-") >= 2 and title in html
     md = [n for n in archive.namelist() if n.endswith(".md")]
     assert md and "team-alpha-run-" in archive.read(md[0]).decode("utf-8")
     # Every request of this browser, downloads (/media/) and the websocket included, hit its replica.
-    lines = [ln for ln in proxy.access_lines() if f"sticky={key} " in ln]
+    lines = proxy.lines_for(key, "/_stcore/stream", since=since)
     assert any("/_stcore/stream" in ln for ln in lines) and any("/media/" in ln for ln in lines)
     assert proxy.upstreams_for(key) == {rep.upstream}
+    assert all(any(f'"GET {p} ' in ln for ln in lines) for p in downloads)
     assert not [ln for ln in lines if re.search(r'" (4\d\d|5\d\d) ', ln)]
+
+
+@on_stack
+@pytest.mark.browser
+def test_a_user_with_edit_on_the_model_promotes_through_the_proxy(stack, browser):
+    backend, proxy = stack["backend"], stack["proxy"]
+    assert h.model_alias(backend, h.MODEL, "champion") is None
+    ctx, page = new_page(browser, proxy, None)
+    try:
+        page.goto(proxy.url + "/")
+        sign_in(page, stack, *BOB)
+        page.get_by_role("heading", name="Runs").wait_for(timeout=90_000)
+        go(page, "Champion")
+        page.get_by_role("heading", name="Promote").wait_for(timeout=120_000)
+        page.get_by_text("Yes, change the registry of").click(timeout=60_000)
+        page.get_by_role("button", name="Promote", exact=True).click()
+        page.get_by_text(re.compile(r"is now @champion")).first.wait_for(timeout=90_000)
+        no_exception(page)
+        page.screenshot(path=str(SHOTS / "deploy-promoted.png"), full_page=True)
+    finally:
+        close(ctx, page, "promote")
+    version = h.model_alias(backend, h.MODEL, "champion")
+    assert version is not None
+    tags = {t["key"]: t["value"] for t in version.get("tags", [])}
+    assert tags.get("podium.promoted_by") == BOB[0]
+
+
+@on_stack
+@pytest.mark.browser
+def test_a_replica_killed_under_an_open_session_the_user_signs_in_again_on_the_other(stack, browser):
+    """Last in this module: it kills a replica of the shared stack."""
+    backend, proxy = stack["backend"], stack["proxy"]
+    victim, survivor = stack["replicas"]
+    key = stack["keys"][victim.upstream]
+    before = h.model_alias(backend, h.MODEL, "champion")
+    ctx, page = new_page(browser, proxy, key)
+    try:
+        page.goto(proxy.url + "/?exp=team-alpha")
+        sign_in(page, stack, *BOB)
+        page.get_by_role("heading", name="Runs").wait_for(timeout=90_000)
+        page.get_by_text(re.compile(r"^4 runs \(")).first.wait_for(timeout=60_000)
+        victim.kill()
+        # Streamlit's frontend reconnects through the proxy, which sends it to the survivor. The
+        # session (and its sign-in) died with its process: the page reruns on the survivor (by
+        # itself when the old run was unfinished, else on the user's next click) and shows the
+        # sign-in form, never an error or another user's page.
+        form = page.get_by_label("Username", exact=True)
+        for _ in range(12):
+            if form.count():
+                break
+            page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Runs").click()
+            try:
+                form.wait_for(timeout=10_000)
+            except PlaywrightTimeout:
+                continue
+        form.wait_for(timeout=1_000)
+        page.get_by_role("button", name="Sign in").wait_for()
+        page.screenshot(path=str(SHOTS / "deploy-reconnected.png"), full_page=True)
+        sign_in(page, stack, *BOB)
+        page.get_by_text(re.compile(r"Signed in as")).first.wait_for(timeout=90_000)
+        go(page, "Runs")
+        page.get_by_text(re.compile(r"^4 runs \(")).first.wait_for(timeout=60_000)
+        go(page, "Champion")
+        page.get_by_role("heading", name="Promote").wait_for(timeout=120_000)
+        no_exception(page)
+        page.screenshot(path=str(SHOTS / "deploy-after-failover.png"), full_page=True)
+    finally:
+        close(ctx, page, "failover")
+    # Nothing saved is lost: the registry is as it was (the promotion of the test above, when run).
+    assert h.model_alias(backend, h.MODEL, "champion") == before
+    assert survivor.upstream in proxy.upstreams_for(key)
+    assert not victim.alive() and survivor.alive()
