@@ -3,9 +3,12 @@ notification after them, and the lineage (chart and trail) the rollback belongs 
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from app_pages._champion_parts import cached_history, clear
+from app_pages._common import signed_in_user, team_mode
 from podium import champion as ch
 from podium.errors import PodiumError
 from podium.text import inert
@@ -15,14 +18,20 @@ RESULT_KEY = "champion_result"  # [(kind, message)] shown once after a promotion
 
 def promote(uri: str, ranking: ch.Ranking, model_name: str, alias: str) -> None:
     p1, p2, p3 = st.columns(3)
-    user = p1.text_input("Promoted by", value=ch.current_user(), key="champion_user")
+    signed_in = signed_in_user()
+    if signed_in:
+        # Team mode: the audit trail records the MLflow user who signed in, not a typed name.
+        p1.text_input("Promoted by", value=signed_in, disabled=True, key="champion_user_signed_in",
+                      help="The MLflow user you signed in as.")
+        user = signed_in
+    else:
+        user = p1.text_input("Promoted by", value=ch.current_user(), key="champion_user")
     report = p2.text_input("Report link or id (optional)", value=st.session_state.get("report_logged_run", ""), key="champion_report")
-    hook = p3.text_input("Notify webhook (optional)", key="champion_notify_url", type="password",
-                         placeholder="https://hooks.slack.com/…", help="After a promotion, a JSON summary is POSTed here.")
+    hook = webhook(p3)
     try:
         plan = ch.plan_promotion(uri, ranking, model_name, alias, user=user.strip() or None, report=report.strip() or None)
     except PodiumError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(inert(str(exc)), icon=":material/error:")
         return
     st.markdown(f"**Decision:** {inert(plan.decision)}")
     if not plan.changes_anything:
@@ -32,6 +41,17 @@ def promote(uri: str, ranking: ch.Ranking, model_name: str, alias: str) -> None:
     sure = st.checkbox(f"Yes, change the registry of {inert(model_name)} as listed above", key="champion_confirm")
     if st.button("Promote", key="champion_promote", type="primary", disabled=not sure, icon=":material/trophy:"):
         _apply(uri, lambda: ch.apply_promotion(uri, plan, promoted_by=user.strip() or None), plan, hook, "champion_confirm")
+
+
+def webhook(where) -> str:
+    """The URL to notify after a promotion. A team server POSTs only to the one its operator set
+    (``PODIUM_NOTIFY_URL``): a URL typed by a visitor would make the server call any address."""
+    if team_mode():
+        url = os.environ.get("PODIUM_NOTIFY_URL", "").strip()
+        where.caption("Notifications: " + ("sent to the server's webhook." if url else "no webhook set on this server."))
+        return url
+    return where.text_input("Notify webhook (optional)", key="champion_notify_url", type="password",
+                            placeholder="https://hooks.slack.com/…", help="After a promotion, a JSON summary is POSTed here.")
 
 
 def _apply(uri, write, plan, hook: str, confirm_key: str) -> None:
@@ -79,9 +99,14 @@ def lineage(uri: str, model_name: str, alias: str, metric: str) -> None:
     rollback(uri, model_name, alias, metric)
 
 
+def _who() -> str | None:
+    """Who promotes or rolls back: the signed-in user (team mode), else the name typed."""
+    return signed_in_user() or (st.session_state.get("champion_user") or "").strip() or None
+
+
 def rollback(uri: str, model_name: str, alias: str, metric: str) -> None:
     try:
-        plan = ch.plan_rollback(uri, model_name, alias, promoted_by=st.session_state.get("champion_user") or None, metric=metric)
+        plan = ch.plan_rollback(uri, model_name, alias, promoted_by=_who(), metric=metric)
     except PodiumError as exc:
         st.caption(inert(str(exc)))
         return
@@ -90,6 +115,6 @@ def rollback(uri: str, model_name: str, alias: str, metric: str) -> None:
                     "the champion it replaced. Recorded in the audit trail like a promotion.")
         sure = st.checkbox(f"Yes, move @{inert(alias)} back to version {plan.to_version}", key="champion_rollback_confirm")
         if st.button(f"Roll back to v{plan.to_version}", key="champion_rollback", disabled=not sure, icon=":material/undo:"):
-            user = st.session_state.get("champion_user", "").strip() or None
-            _apply(uri, lambda: ch.apply_rollback(uri, plan, promoted_by=user), plan,
-                   st.session_state.get("champion_notify_url", ""), "champion_rollback_confirm")
+            user = _who()
+            hook = os.environ.get("PODIUM_NOTIFY_URL", "").strip() if team_mode() else st.session_state.get("champion_notify_url", "")
+            _apply(uri, lambda: ch.apply_rollback(uri, plan, promoted_by=user), plan, hook, "champion_rollback_confirm")

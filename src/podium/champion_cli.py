@@ -123,6 +123,11 @@ def _rollback(args) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    # A tracking server that authenticates us decides who promotes: the user in the URI or
+    # MLFLOW_TRACKING_USERNAME, never a name passed beside it.
+    authenticated = store.authenticated_user(args.tracking_uri)
+    if authenticated:
+        args.promoted_by = authenticated
     if args.check and (args.apply or args.rollback):
         raise PodiumError("--check only reads: drop --apply and --rollback.")
     if args.notify_url:
