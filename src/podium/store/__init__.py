@@ -335,10 +335,14 @@ def log_report(tracking_uri: str | None, experiment: str, files: list[tuple[str,
     """Log report files as artifacts of a new run in ``experiment``; returns the new run id.
 
     The only write of the report feature; callers ask the user first. ``files`` holds
-    ``(local path, artifact folder)`` pairs.
+    ``(local path, artifact folder)`` pairs. On a tracking server that authenticates the caller,
+    ``podium.promoted_by`` (and ``mlflow.user``) name that user.
     """
     b = backend(tracking_uri)
     exp_id = next(iter(_resolve(b, [experiment])))
+    who = authenticated_user(tracking_uri)
+    if who:  # the audit names the user the server authenticated (team mode: the signed-in one)
+        tags = {**tags, "podium.promoted_by": who, "mlflow.user": who}
     with b.errors():
         return b.log_run_files(exp_id, files, run_name, tags)
 
