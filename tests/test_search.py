@@ -216,3 +216,43 @@ def test_nan_record_survives_row_selection(search_stores):
     out = search.filter_frame(subset, "metrics.m != 1")
     assert set(out["run_id"]) == {ids["lower"], ids["running"]}
     assert math.isnan(out.set_index("run_id").at[ids["lower"], "metrics.m"])
+
+
+def _times_frame(kind: str) -> pd.DataFrame:
+    """Runs a, b, c with start times 1700000000030, ...031 and none, in one of the forms a frame
+    may hold them: UTC datetimes of each resolution, or epoch milliseconds as ints or floats."""
+    ms = [1700000000030, 1700000000031, None]
+    if kind == "int":
+        start = pd.Series(ms, dtype="Int64")
+    elif kind == "float":
+        start = pd.Series(ms, dtype=float)
+    else:
+        start = pd.to_datetime(pd.Series(ms, dtype=float), unit="ms", utc=True).astype(f"datetime64[{kind}, UTC]")
+    return pd.DataFrame({"run_id": ["a", "b", "c"], "start_time": start})
+
+
+@pytest.mark.parametrize("kind", ["ns", "us", "ms", "int", "float"])
+@pytest.mark.parametrize(("filter_string", "expected"), [
+    ("attributes.start_time = 1700000000030", ["a"]),
+    ("attributes.start_time = 1700000000030.0", ["a"]),
+    ("attributes.start_time != 1700000000030", ["b"]),
+    ("attributes.start_time > 1700000000030", ["b"]),
+    ("attributes.start_time >= 1700000000030.5", ["b"]),
+    ("attributes.start_time < 1700000000030.5", ["a"]),
+    ("attributes.start_time > 0", ["a", "b"]),
+    ("attributes.start_time < 99999999999999999999.0", ["a", "b"]),
+])
+def test_times_compare_as_exact_milliseconds_in_every_frame_form(kind, filter_string, expected):
+    out = search.filter_frame(_times_frame(kind), filter_string, dialect="sqlite")
+    assert list(out["run_id"]) == expected
+
+
+@pytest.mark.parametrize(("dialect", "raises"), [("sqlite", True), ("postgresql", True), ("mysql", False), ("file", False)])
+def test_integer_beyond_64_bits_raises_only_where_mlflow_does(dialect, raises):
+    frame = _times_frame("us")
+    if raises:
+        with pytest.raises(FilterError, match="too large"):
+            search.filter_frame(frame, "attributes.start_time < 99999999999999999999", dialect=dialect)
+    else:
+        out = search.filter_frame(frame, "attributes.start_time < 99999999999999999999", dialect=dialect)
+        assert list(out["run_id"]) == ["a", "b"]

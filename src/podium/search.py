@@ -317,7 +317,7 @@ def _epoch_ms(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         values = naive.to_numpy(dtype="datetime64[ms]").astype("int64")
     else:
         numbers = pd.to_numeric(series, errors="coerce")
-        present &= numbers.notna().to_numpy(dtype=bool)
+        present = present & numbers.notna().to_numpy(dtype=bool)
         floats = numbers.to_numpy(dtype=float, na_value=0.0)
         if numbers.dtype.kind in "iu":
             values = numbers.to_numpy(dtype="int64", na_value=0)
