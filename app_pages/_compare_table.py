@@ -32,7 +32,8 @@ def runs_table(runs, ui_base: str | None, selected: list[str], summaries=None) -
     table["run_name"] = analysis.run_labels(runs).values
     config = {"run_id": None, **run_columns_config(shown, runs.columns)}
     if summaries is not None and len(summaries.columns):
-        table = table.join(summaries, on="run_id")
+        # Right after the run's name, where a reader looks first (the table scrolls sideways).
+        table = table[["run_id", "run_name"]].join(summaries, on="run_id").join(table.drop(columns=["run_name"]).set_index("run_id"), on="run_id")
         config.update({c: st.column_config.NumberColumn(c.removeprefix("metrics."), format="%d" if c.endswith(("(n)", "(best step)")) else "%.4g",
                                                         help="From the metric's whole history") for c in summaries.columns})
     if ui_base:

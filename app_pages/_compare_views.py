@@ -20,7 +20,8 @@ def cached_summaries(uri: str, run_ids: tuple[str, ...], keys: tuple[str, ...]) 
 
 def metric_values(uri, runs, metrics, primary, fmt):
     """The "value" choice (last/min/max/best of each history) and the summary columns for the
-    table. Returns (runs with the chosen values, summary columns or None)."""
+    table. Returns (runs with the chosen values, summary columns or None); the page says which
+    value it shows (``value_note``)."""
     value = st.session_state.get(VALUE_KEY, "last")
     with st.popover("Metric values", icon=":material/functions:"):
         st.segmented_control("Value of each metric", list(analysis.VALUE_CHOICES), key=VALUE_KEY,
@@ -41,9 +42,14 @@ def metric_values(uri, runs, metrics, primary, fmt):
         st.error(inert(str(exc)), icon=":material/cloud_off:")
         return runs, None
     table = analysis.summary_columns(summaries, [m.removeprefix("metrics.") for m in summarised]) if summarised else None
-    if value != "last":
-        st.caption(f"Metric values: the {value} of each run's history.")
     return analysis.with_metric_values(runs, summaries, value), table
+
+
+def value_note() -> str:
+    """A caption for the page when metrics show another value than MLflow's last one."""
+    value = st.session_state.get(VALUE_KEY) or "last"
+    return "" if value == "last" else f"Metric values: the {value} of each run's history" + (
+        " (min for losses, else max)." if value == "best" else ".")
 
 
 def _ask(kind: str, name: str) -> None:

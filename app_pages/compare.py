@@ -19,7 +19,7 @@ from app_pages._compare_parts import (
 )
 from app_pages._compare_selected import diff_section, history_section
 from app_pages._compare_table import runs_table
-from app_pages._compare_views import metric_values, views_section
+from app_pages._compare_views import metric_values, value_note, views_section
 from podium import analysis
 from podium import brush as brushing
 from podium.errors import FilterError, PodiumError
@@ -92,6 +92,8 @@ if runs.empty:
 primary = analysis.primary_metric(runs)
 with values_col:
     runs, summaries = metric_values(uri, runs, metrics, primary, fmt)
+if value_note():
+    counts_col.caption(value_note())
 brushed = brushing.apply(runs, st.session_state.get(BRUSH_KEY) or {})
 brush_caption(len(runs), len(brushed), fmt)
 
