@@ -110,6 +110,9 @@ def scatter_section(runs, loaded, columns, varying, primary, selected, refs, fmt
             with st.expander(f"Pareto front: {len(sc.pareto)} runs", expanded=False):
                 shown = sc.pareto.assign(run_name=analysis.run_labels(sc.pareto).values)[["run_name", *dict.fromkeys([x, y])]]
                 st.dataframe(shown, hide_index=True, key="compare_pareto_table", column_config={"run_name": "Run", x: fmt(x), y: fmt(y)})
+    else:
+        st.info("Choose x and y; these runs have one column with values only." if len(columns) < 2 else "Choose x and y.",
+                icon=":material/scatter_plot:")
     return x, y
 
 
