@@ -10,6 +10,9 @@ from podium import analysis, insight_charts, sweeps
 from podium.text import inert
 
 
+AUTO_MAX_RUNS = 1000  # beyond this, importance waits for a click (a few seconds of fitting)
+
+
 @st.cache_data(ttl=600, show_spinner=False, max_entries=16)
 def cached_importance(frame: pd.DataFrame, metric: str, params: tuple[str, ...]) -> pd.DataFrame:
     return analysis.parameter_importance(frame, metric, list(params))
@@ -30,6 +33,9 @@ def importance_section(runs, metrics, varying, primary, fmt) -> None:
         st.info("Choose a metric and at least one param.", icon=":material/insights:")
         return
     frame = runs[["run_id", "run_name", metric, *chosen]]
+    if len(frame) > AUTO_MAX_RUNS and not st.toggle(f"Compute for these {len(frame):,} runs", key="compare_importance_on",
+                                                     help="Fitting the forest takes a few seconds on this many runs."):
+        return
     with st.spinner("Fitting a random forest…"):
         result = cached_importance(frame, metric, tuple(chosen))
     if result.empty:
