@@ -160,3 +160,28 @@ def test_wrong_credentials_are_refused_by_the_core_too(team):
         store.check_credentials(backend.url, "alice", "wrong-password")
     # The server's own answer without credentials: nothing.
     assert requests.post(backend.url + "/api/2.0/mlflow/experiments/search", json={}, timeout=10).status_code == 401
+
+
+@pytest.mark.parametrize(("user", "allowed"), [("alice", False), ("bob", True)])
+def test_logging_a_report_needs_edit_on_the_experiment_and_names_the_user(team, tmp_path, user, allowed):
+    from podium import store
+    from podium.errors import PermissionDeniedError
+
+    backend, _replica = team
+    if allowed:
+        hd.grant(backend, "bob", "experiment", hd.experiment_id(backend, hd.EXPERIMENTS[1]), "EDIT")
+    ref = store.check_credentials(backend.url, user, PASSWORDS[user])
+    page = tmp_path / "report.html"
+    page.write_text("<p>report</p>")
+    experiment = hd.EXPERIMENTS[0] if user == "alice" else hd.EXPERIMENTS[1]
+    if not allowed:
+        with pytest.raises(PermissionDeniedError, match="EDIT permission on the experiment"):
+            store.log_report(ref, experiment, [(str(page), "report")], "podium-report-test", {"podium.report": "true"})
+        return
+    run_id = store.log_report(ref, experiment, [(str(page), "report")], "podium-report-test", {"podium.report": "true"})
+    run = requests.get(backend.url + "/api/2.0/mlflow/runs/get", params={"run_id": run_id}, auth=backend.admin(), timeout=30).json()["run"]
+    tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
+    assert tags["podium.promoted_by"] == "bob" and run["info"]["status"] == "FINISHED"
+    files = requests.get(backend.url + "/api/2.0/mlflow/artifacts/list", params={"run_id": run_id, "path": "report"},
+                         auth=backend.admin(), timeout=30).json()["files"]
+    assert [f["path"] for f in files] == ["report/report.html"]
