@@ -14,6 +14,7 @@ from app_pages._common import (
     store_sidebar,
     tracking_uri,
 )
+from podium.analysis import run_labels
 from podium.errors import PodiumError
 from podium.filters import CompareQuery
 from podium.runs_table import key_columns, summary
@@ -86,8 +87,11 @@ link.page_link("app_pages/compare.py", label="Compare these runs", icon=":materi
                query_params={"exp": chosen})
 
 columns = key_columns(runs)
+table = runs[columns].copy()
+if "run_name" in table:  # unnamed runs (all of MLflow 1.x's) show their short id, as on Compare
+    table["run_name"] = run_labels(runs).values
 st.dataframe(
-    runs[columns],
+    table,
     key="runs_table",
     hide_index=True,
     height=min(38 + 35 * len(runs), 640),

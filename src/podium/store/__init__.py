@@ -304,7 +304,8 @@ def run_records(tracking_uri: str | None, run_ids: list[str]) -> dict[str, RunRe
     """Datasets (``log_input``), logged models and model files of each run in ``run_ids``.
 
     Models come from MLflow 3's logged models (by source run), plus MLflow 2-style model folders
-    in the run's own artifacts (a folder that holds an ``MLmodel`` file). A run the store cannot
+    in the run's own artifacts (a folder that holds an ``MLmodel`` file), else the model MLflow 2's
+    ``mlflow.log-model.history`` tag names (no files: its folder is out of reach). A run the store cannot
     read (a committed ``mlruns`` copy missing folders) is left out, never an error.
     """
     b = backend(tracking_uri)
@@ -327,6 +328,12 @@ def run_records(tracking_uri: str | None, run_ids: list[str]) -> dict[str, RunRe
                 names = tuple(sorted(p.rsplit("/", 1)[-1] for p, _d in b.list_artifacts(run_id, path)))
                 if "MLmodel" in names:
                     models.append(ModelRef(path, f"runs:/{run_id}/{path}", None, names))
+        if not models:
+            # MLflow 2's log-model tag still names a model whose folder is out of reach (a copied
+            # store, remote storage): the card says which model, without its files.
+            path = _registry.logged_model_path(tags.get("mlflow.log-model.history"))
+            if path:
+                models.append(ModelRef(path, f"runs:/{run_id}/{path}", None, ()))
         out[run_id] = RunRecord(run_id, tags, datasets.get(run_id, ()), tuple(models))
     return out
 
