@@ -709,11 +709,13 @@ def read_model_versions(uri: str, name: str, version: int | None = None) -> list
     ]
 
 
+# MLflow's LoggedModelStatus.from_int, without importing MLflow for it.
+_LOGGED_MODEL_STATUS = {0: "UNSPECIFIED", 1: "PENDING", 2: "READY", 3: "FAILED"}
+
+
 def read_logged_models(uri: str, experiment_ids: list[str] | None = None, model_id: str | None = None) -> list[dict[str, Any]]:
     """MLflow 3 logged models (none before 3.0): dicts with ``model_id, name, source_run_id,
     status`` (READY, PENDING, FAILED), ``created`` (ms) and ``artifact_location``."""
-    from mlflow.entities import LoggedModelStatus
-
     conn = _connected(uri)
     with conn:
         if not _has_table(conn, "logged_models"):
@@ -728,7 +730,7 @@ def read_logged_models(uri: str, experiment_ids: list[str] | None = None, model_
             stmt = stmt.where(logged_models.c.model_id == model_id)
         rows = conn.execute(stmt.order_by(logged_models.c.creation_timestamp_ms, logged_models.c.model_id)).all()
     return [
-        {"model_id": r[0], "name": r[1], "source_run_id": r[2], "status": LoggedModelStatus.from_int(int(r[3])).name,
+        {"model_id": r[0], "name": r[1], "source_run_id": r[2], "status": _LOGGED_MODEL_STATUS.get(int(r[3]), "UNSPECIFIED"),
          "created": r[4], "artifact_location": r[5]}
         for r in rows
     ]

@@ -43,6 +43,20 @@ def _tracking_store(root_uri: str):
             self.artifact_root_uri = path_to_local_file_uri(self.root_directory)
             self.trash_folder = os.path.join(self.root_directory, FileStore.TRASH_FOLDER_NAME)
 
+        # git keeps no empty folder: a committed mlruns/ has no .trash/, so nothing is deleted.
+        def _get_deleted_experiments(self, full_path=False):
+            return super()._get_deleted_experiments(full_path) if os.path.isdir(self.trash_folder) else []
+
+        def _get_experiment_path(self, experiment_id, view_type=None, assert_exists=False):
+            from mlflow.entities import ViewType
+
+            view_type = ViewType.ALL if view_type is None else view_type
+            if not os.path.isdir(self.trash_folder):
+                if view_type == ViewType.DELETED_ONLY and not assert_exists:
+                    return None
+                view_type = ViewType.ACTIVE_ONLY
+            return super()._get_experiment_path(experiment_id, view_type, assert_exists)
+
     with allow_file_store():
         return ReadOnlyFileStore(root_uri)
 
@@ -109,6 +123,18 @@ class ClientWrites:
 
 def artifact_listing(artifact_uri: str, path: str | None = None) -> list[tuple[str, bool]]:
     """``(path, is_dir)`` under an artifact location through MLflow's artifact repositories."""
+    from urllib.parse import urlsplit
+    from urllib.request import url2pathname
+
+    if artifact_uri.startswith("file:") or "://" not in artifact_uri:
+        # A local folder: list it directly (MLflow's artifact repositories cost a second to import).
+        root = url2pathname(urlsplit(artifact_uri).path) if artifact_uri.startswith("file:") else artifact_uri
+        folder = os.path.join(root, path) if path else root
+        try:
+            with os.scandir(folder) as entries:
+                return sorted(((f"{path}/{e.name}" if path else e.name), e.is_dir()) for e in entries)
+        except OSError:
+            return []
     from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
     try:
