@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             extra = {} if team else {"MLFLOW_TRACKING_USERNAME": h.ADMIN, "MLFLOW_TRACKING_PASSWORD": h.ADMIN_PASSWORD}
             with h.replicas(backend.url, base, 2, team=team, env_extra=extra) as reps, \
                     h.nginx_proxy([r.upstream for r in reps], base) as proxy:
-                # One warm-up session per replica: the first script run imports the app's modules.
+                # Untimed warm-up sessions (four random keys): a replica's first script run imports the app.
                 for key in ("warm-a", "warm-b", "warm-c", "warm-d"):
                     start_session(proxy.url, "/", {"podium_sticky": key}, timeout_s=180)
                 print(f"{args.users} users for {args.seconds:g} s through {proxy.url} "
