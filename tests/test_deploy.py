@@ -140,6 +140,25 @@ def test_dockerfile(pattern):
     assert re.search(pattern, DOCKERFILE, flags=re.M), pattern
 
 
+def test_the_image_copies_what_building_podium_reads_and_the_build_context_sends_it():
+    """Every COPY source exists and passes deploy/Dockerfile.dockerignore (an allow-list), and the
+    files pyproject.toml reads at build time (readme, requirements files) are among them."""
+    import tomllib
+
+    copied = set()
+    for line in re.findall(r"^COPY (.+)$", DOCKERFILE, flags=re.M):
+        copied.update(line.split()[:-1])
+    allowed = {ln.strip().lstrip("!").rstrip("/") for ln in (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
+               if ln.strip().startswith("!")}
+    assert copied <= allowed and all((ROOT / c).exists() for c in copied)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    dynamic = project["tool"]["setuptools"].get("dynamic", {})
+    read = {project["project"]["readme"], *dynamic.get("dependencies", {}).get("file", [])}
+    read |= {f for extra in dynamic.get("optional-dependencies", {}).values() for f in extra.get("file", [])}
+    assert read <= copied, read - copied
+    assert {"app.py", "app_pages", "src", ".streamlit"} <= copied
+
+
 def test_the_image_has_what_the_mlflow_service_runs():
     """The `mlflow` service runs `mlflow server --app-name basic-auth` from Podium's image, so the
     pinned requirements must bring mlflow[auth] (Flask-WTF)."""
