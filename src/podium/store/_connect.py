@@ -268,9 +268,9 @@ def allow_file_store() -> Iterator[None]:
 
 def schema_revision(uri: str) -> tuple[str | None, str]:
     """``(the database's alembic revision, the installed MLflow's head revision)``."""
-    from podium.store.backends import _tables
+    from podium.store.backends import _sqlextra
 
-    return _tables.read_schema_revision(uri), _tables.mlflow_head_revision()
+    return _sqlextra.read_schema_revision(uri), _sqlextra.mlflow_head_revision()
 
 
 @contextlib.contextmanager

@@ -33,7 +33,6 @@ def all_pages(fetch) -> list:
 
 def _tracking_store(root_uri: str):
     from mlflow.store.tracking.file_store import FileStore
-    from mlflow.utils.uri import append_to_uri_path  # noqa: F401  (import check: MLflow present)
 
     class ReadOnlyFileStore(FileStore):
         def __init__(self, root: str) -> None:  # FileStore.__init__ without its mkdirs

@@ -16,7 +16,7 @@ import pandas as pd
 
 from podium.config import uri_scheme
 from podium.errors import NotFoundError, StoreError
-from podium.store.backends import _tables
+from podium.store.backends import _sqlextra, _tables
 from podium.store.backends.base import Backend
 from podium.store.backends.client import ClientWrites, artifact_listing
 from podium.store.frame import (
@@ -54,7 +54,7 @@ class SqlBackend(ClientWrites, Backend):
         try:
             with super().errors():
                 yield
-        except _tables.NoStoreError:
+        except _sqlextra.NoStoreError:
             raise self._no_store() from None
 
     def _found(self, rows):
@@ -141,7 +141,7 @@ class SqlBackend(ClientWrites, Backend):
 
     def runs_by_id(self, run_ids: list[str]) -> pd.DataFrame:
         with self.errors():
-            infos = _tables.read_run_infos(self.uri, [r for r in run_ids if _tables.plain_id(r)])
+            infos = _sqlextra.read_run_infos(self.uri, [r for r in run_ids if _tables.plain_id(r)])
         if not infos:
             return empty_runs_frame()
         names = dict(self.experiment_names())
@@ -152,12 +152,12 @@ class SqlBackend(ClientWrites, Backend):
 
     def metric_history(self, run_ids, key):
         with self.errors():
-            return _tables.read_metric_history(self.uri, list(run_ids), key)
+            return _sqlextra.read_metric_history(self.uri, list(run_ids), key)
 
     def metric_summaries(self, run_ids, keys):
         with self.errors():
-            rows = _tables.read_metric_summaries(self.uri, list(run_ids), list(keys))
-            last = {(r, k): v for r, k, v in _tables.read_latest_metrics(self.uri, list(run_ids), list(keys))}
+            rows = _sqlextra.read_metric_summaries(self.uri, list(run_ids), list(keys))
+            last = {(r, k): v for r, k, v in _sqlextra.read_latest_metrics(self.uri, list(run_ids), list(keys))}
         return [(*row, last.get((row[0], row[1]), np.nan)) for row in rows]
 
     def datasets(self, run_ids):
@@ -170,12 +170,12 @@ class SqlBackend(ClientWrites, Backend):
 
     def logged_models(self, experiment_ids=None, model_id=None) -> list[LoggedModel]:
         with self.errors():
-            rows = _tables.read_logged_models(self.uri, experiment_ids, model_id)
+            rows = _sqlextra.read_logged_models(self.uri, experiment_ids, model_id)
         return [LoggedModel(r["model_id"], r["name"], r["source_run_id"], r["status"], r["created"], r["artifact_location"]) for r in rows]
 
     def list_artifacts(self, run_id, path=None):
         with self.errors():
-            info = _tables.read_run_infos(self.uri, [run_id]) if _tables.plain_id(run_id) else {}
+            info = _sqlextra.read_run_infos(self.uri, [run_id]) if _tables.plain_id(run_id) else {}
         return artifact_listing(info[run_id][1], path) if run_id in info and info[run_id][1] else []
 
     def model_files(self, model: LoggedModel) -> tuple[str, ...]:
@@ -185,17 +185,17 @@ class SqlBackend(ClientWrites, Backend):
 
     def registered_models(self, name=None) -> list[RegisteredModel]:
         with self.errors():
-            return [RegisteredModel(n, a) for n, a in _tables.read_registered_models(self.uri, name)]
+            return [RegisteredModel(n, a) for n, a in _sqlextra.read_registered_models(self.uri, name)]
 
     def model_versions(self, name, version=None):
         with self.errors():
-            return _tables.read_model_versions(self.uri, name, version)
+            return _sqlextra.read_model_versions(self.uri, name, version)
 
     def experiment_tags(self, experiment_id):
         if not str(experiment_id).isdigit():
             raise NotFoundError(f"No experiment with id {experiment_id!r}.")
         with self.errors():
-            return _tables.read_experiment_tags(self.uri, experiment_id)
+            return _sqlextra.read_experiment_tags(self.uri, experiment_id)
 
 
 def _frame_columns(columns: dict, names: dict[str, str]) -> dict:
