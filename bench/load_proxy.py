@@ -17,7 +17,9 @@ browser does when a teammate opens a page, until ``--seconds`` have passed:
 - **session** (every ``--session-every``-th page): the websocket ``/_stcore/stream`` through the
   proxy, a ``rerun_script`` message for that page, timed until Streamlit reports the script
   finished: the server really runs the app for a new session (the sign-in form in team mode, the
-  page itself in single-user mode) and sends every element.
+  page itself in single-user mode) and sends every element. With ``--sign-in`` (team mode) the
+  session then submits the sign-in form as a browser does and is timed until the signed-in page
+  has finished (credentials checked by MLflow, the page's reads made as that user).
 
 Every request counts; an error is any status other than 200, a refused or reset connection, a
 websocket closed before the script finished or a script that did not finish successfully. The
@@ -48,34 +50,80 @@ PAGES = ["/", "/compare", "/report", "/champion"]
 PAGE_NAMES = {"/": "", "/compare": "compare", "/report": "report", "/champion": "champion"}
 
 
-def start_session(proxy_url: str, path: str, cookies: dict[str, str], timeout_s: float = 60) -> None:
-    """Open Streamlit's websocket through the proxy and run ``path``'s script once; raises unless
-    the server reports the script finished successfully."""
-    from streamlit.proto.BackMsg_pb2 import BackMsg
+def _elements(fwd) -> list:
+    """The new elements a ForwardMsg carries (widgets, markdown...)."""
+    if fwd.WhichOneof("type") == "delta" and fwd.delta.WhichOneof("type") == "new_element":
+        return [fwd.delta.new_element]
+    return []
+
+
+def _run_until_finished(ws, deadline: float, seen: list) -> None:
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("script did not finish")
+        fwd = ForwardMsg()
+        fwd.ParseFromString(ws.recv(timeout=left))
+        seen.extend(_elements(fwd))
+        if fwd.WhichOneof("type") == "script_finished":
+            if fwd.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                continue  # a rerun follows (st.rerun or a newer request): wait for that one
+            if fwd.script_finished != ForwardMsg.FINISHED_SUCCESSFULLY:
+                raise RuntimeError(f"script finished with status {fwd.script_finished}")
+            return
+
+
+def start_session(proxy_url: str, path: str, cookies: dict[str, str], timeout_s: float = 60,
+                  credentials: tuple[str, str] | None = None) -> None:
+    """Open Streamlit's websocket through the proxy and run ``path``'s script once; with
+    ``credentials``, then submit team mode's sign-in form as the browser does (the form's widget
+    values and its submit trigger) and run until the signed-in page has finished. Raises unless
+    every run finished successfully (and, signing in, the page says who is signed in)."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
     from websockets.sync.client import connect
 
     ws_url = proxy_url.replace("http://", "ws://") + "/_stcore/stream"
     cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
     headers = {"Cookie": cookie, "Origin": proxy_url}
-    msg = BackMsg()
-    msg.rerun_script.query_string = ""
-    msg.rerun_script.page_name = PAGE_NAMES[path]
-    msg.rerun_script.context_info.timezone = "UTC"
+
+    def rerun(widgets: dict | None = None) -> bytes:
+        msg = BackMsg()
+        msg.rerun_script.query_string = ""
+        msg.rerun_script.page_name = PAGE_NAMES[path]
+        msg.rerun_script.context_info.timezone = "UTC"
+        for wid, (kind, value) in (widgets or {}).items():
+            state = msg.rerun_script.widget_states.widgets.add()
+            state.id = wid
+            setattr(state, kind, value)
+        return msg.SerializeToString()
+
+    deadline = time.monotonic() + timeout_s
     with connect(ws_url, additional_headers=headers, subprotocols=["streamlit"], open_timeout=timeout_s,
                  max_size=None) as ws:
-        ws.send(msg.SerializeToString())
-        deadline = time.monotonic() + timeout_s
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("script did not finish")
-            fwd = ForwardMsg()
-            fwd.ParseFromString(ws.recv(timeout=left))
-            if fwd.WhichOneof("type") == "script_finished":
-                if fwd.script_finished != ForwardMsg.FINISHED_SUCCESSFULLY:
-                    raise RuntimeError(f"script finished with status {fwd.script_finished}")
-                return
+        ws.send(rerun())
+        seen: list = []
+        _run_until_finished(ws, deadline, seen)
+        if credentials is None:
+            return
+        ids = {}
+        for el in seen:
+            kind = el.WhichOneof("type")
+            if kind == "text_input":
+                ids[el.text_input.label] = el.text_input.id
+            elif kind == "button" and el.button.is_form_submitter:
+                ids[el.button.label] = el.button.id
+        if not {"Username", "Password", "Sign in"} <= set(ids):
+            raise RuntimeError(f"no sign-in form (found {sorted(ids)})")
+        ws.send(rerun({ids["Username"]: ("string_value", credentials[0]),
+                       ids["Password"]: ("string_value", credentials[1]),
+                       ids["Sign in"]: ("trigger_value", True)}))
+        seen = []
+        _run_until_finished(ws, deadline, seen)
+        texts = [el.markdown.body for el in seen if el.WhichOneof("type") == "markdown"]
+        if not any("Signed in as" in t for t in texts):
+            raise RuntimeError("the sign-in did not open the page")
 
 
 class Results:
@@ -95,7 +143,8 @@ class Results:
                     self.error_examples.append(f"{kind}: {error}")
 
 
-def user(proxy_url: str, until: float, session_every: int, results: Results, seed: int) -> None:
+def user(proxy_url: str, until: float, session_every: int, results: Results, seed: int,
+         credentials: tuple[str, str] | None = None) -> None:
     rng = random.Random(seed)
     http = requests.Session()
     n = 0
@@ -113,7 +162,7 @@ def user(proxy_url: str, until: float, session_every: int, results: Results, see
         if session_every and n % session_every == 0 and time.monotonic() < until:
             t0 = time.perf_counter()
             try:
-                start_session(proxy_url, path, http.cookies.get_dict())
+                start_session(proxy_url, path, http.cookies.get_dict(), credentials=credentials)
                 err = None
             except Exception as exc:  # noqa: BLE001 - every failure is an error to count
                 err = f"{type(exc).__name__}: {exc}"[:200]
@@ -161,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="open a websocket session on every Nth page (0: never)")
     parser.add_argument("--single-user", action="store_true",
                         help="replicas without --auth (sessions render the Runs page, not the sign-in form)")
+    parser.add_argument("--sign-in", action="store_true",
+                        help="team mode: each session also signs in (as a user with READ on both "
+                             "experiments) and runs the page it opened")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     if not 1 <= args.users <= 100 or not 1 <= args.seconds <= 600:
@@ -172,17 +224,24 @@ def main(argv: list[str] | None = None) -> int:
         print("starting PostgreSQL databases, the basic-auth mlflow server, 2 replicas, nginx…", flush=True)
         with h.team_backend(base) as backend:
             h.seed_team_store(backend, models=False)
+            credentials = None
+            if args.sign_in and team:
+                credentials = ("loadtester", "load-tester-password")
+                h.create_user(backend, *credentials)
+                for name in h.EXPERIMENTS:
+                    h.grant(backend, credentials[0], "experiment", h.experiment_id(backend, name), "READ")
             extra = {} if team else {"MLFLOW_TRACKING_USERNAME": h.ADMIN, "MLFLOW_TRACKING_PASSWORD": h.ADMIN_PASSWORD}
             with h.replicas(backend.url, base, 2, team=team, env_extra=extra) as reps, \
                     h.nginx_proxy([r.upstream for r in reps], base) as proxy:
                 # Untimed warm-up sessions (four random keys): a replica's first script run imports the app.
                 for key in ("warm-a", "warm-b", "warm-c", "warm-d"):
                     start_session(proxy.url, "/", {"podium_sticky": key}, timeout_s=180)
-                print(f"{args.users} users for {args.seconds:g} s through {proxy.url} "
-                      f"({'team mode' if team else 'single-user mode'})…", flush=True)
+                mode = "single-user mode" if not team else "team mode, sessions sign in" if credentials else "team mode"
+                print(f"{args.users} users for {args.seconds:g} s through {proxy.url} ({mode})…", flush=True)
                 results = Results()
                 until = time.monotonic() + args.seconds
-                threads = [threading.Thread(target=user, args=(proxy.url, until, args.session_every, results, i))
+                threads = [threading.Thread(target=user, args=(proxy.url, until, args.session_every, results, i,
+                                                               credentials))
                            for i in range(args.users)]
                 started = time.monotonic()
                 for t in threads:
@@ -192,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
                 elapsed = time.monotonic() - started
                 summary = summarize(results, elapsed, proxy, reps)
     summary.update(users=args.users, seconds=round(elapsed, 1), team_mode=team,
-                   session_every=args.session_every)
+                   sessions_sign_in=bool(args.sign_in and team), session_every=args.session_every)
     print(json.dumps(summary, indent=2))
     print("\n| kind | served | errors | p50 | p95 | max |\n|---|---:|---:|---:|---:|---:|")
     for kind, k in summary["kinds"].items():
