@@ -247,7 +247,7 @@ def check_file_store(t: Target) -> str:
 # --------------------------------------------------------------------------------------------
 # MLflow's client, for writes (and, on ./mlruns, reads through a read-only file store)
 
-_file_store_lock = threading.Lock()
+_file_store_lock = threading.RLock()  # re-entrant: a read may open the store inside another read
 
 
 @contextlib.contextmanager

@@ -42,7 +42,16 @@ def _tracking_store(root_uri: str):
             self.artifact_root_uri = path_to_local_file_uri(self.root_directory)
             self.trash_folder = os.path.join(self.root_directory, FileStore.TRASH_FOLDER_NAME)
 
-        # git keeps no empty folder: a committed mlruns/ has no .trash/, so nothing is deleted.
+        # git keeps no empty folder: a committed run may lack metrics/, params/ or artifacts/.
+        # A run folder is its meta.yaml; none of those names may be a file (MLflow's check
+        # against a meta.yaml planted in an artifact folder keeps its intent).
+        def _is_valid_run_directory(self, run_dir):
+            parts = [os.path.join(run_dir, p) for p in (FileStore.METRICS_FOLDER_NAME, FileStore.PARAMS_FOLDER_NAME,
+                                                        FileStore.ARTIFACTS_FOLDER_NAME)]
+            return os.path.isfile(os.path.join(run_dir, "meta.yaml")) and not any(
+                os.path.exists(p) and not os.path.isdir(p) for p in parts)
+
+        # ... and a committed mlruns/ has no .trash/, so nothing is deleted.
         def _get_deleted_experiments(self, full_path=False):
             return super()._get_deleted_experiments(full_path) if os.path.isdir(self.trash_folder) else []
 
