@@ -44,21 +44,6 @@ def pytest_collection_modifyitems(config, items):
 STORE_KINDS = ["sqlite", "postgresql", "mysql", "http", "file"]
 
 
-@contextlib.contextmanager
-def _file_store_allowed():
-    """MLflow 3 writes a legacy file store only with ``MLFLOW_ALLOW_FILE_STORE``: set for the
-    write alone, so a test that reads the folder proves Podium sets it itself."""
-    previous = os.environ.get("MLFLOW_ALLOW_FILE_STORE")
-    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("MLFLOW_ALLOW_FILE_STORE", None)
-        else:
-            os.environ["MLFLOW_ALLOW_FILE_STORE"] = previous
-
-
 class StoreKinds:
     """One data set on a store of each kind, each built on first use; all dropped at session end."""
 
@@ -89,7 +74,7 @@ class StoreKinds:
             uri = self.stack.enter_context(stores.mlflow_server(backend, self.base / "server-artifacts"))
         elif kind == "file":
             path = self.base / "mlruns"
-            with _file_store_allowed():
+            with stores.file_store_allowed():
                 return str(path), self.populate(path.resolve().as_uri())
         else:
             raise ValueError(kind)

@@ -11,6 +11,7 @@ from harness.data import (  # noqa: F401
     HOSTILE_NAME,
     SEARCH_EXPERIMENT,
     SECOND_EXPERIMENT,
+    file_store_allowed,
     global_mlflow_state,
     populate_awkward,
     populate_file_store,

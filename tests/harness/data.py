@@ -7,9 +7,11 @@ and tags. ``populate_search_cases`` writes the runs whose values make filter sem
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from pathlib import Path
+from typing import Iterator
 
 AWKWARD_EXPERIMENT = "awkward ☃ <b>exp</b> | `x`"
 SECOND_EXPERIMENT = "second-exp"
@@ -71,21 +73,25 @@ def populate_awkward(tracking_uri: str) -> dict[str, str]:
     return ids
 
 
-def populate_file_store(path: Path) -> dict[str, str]:
-    """Write the awkward data set into a legacy ``mlruns`` folder at ``path``.
-
-    MLflow 3 writes a file store only with ``MLFLOW_ALLOW_FILE_STORE``; it is set for the write
-    alone, so a test that reads the folder proves Podium sets it itself.
-    """
+@contextlib.contextmanager
+def file_store_allowed() -> Iterator[None]:
+    """MLflow 3 writes a legacy file store only with ``MLFLOW_ALLOW_FILE_STORE``: set for the
+    write alone, so a test that reads the folder proves Podium sets it itself."""
     previous = os.environ.get("MLFLOW_ALLOW_FILE_STORE")
     os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
     try:
-        return populate_awkward(path.resolve().as_uri())
+        yield
     finally:
         if previous is None:
             os.environ.pop("MLFLOW_ALLOW_FILE_STORE", None)
         else:
             os.environ["MLFLOW_ALLOW_FILE_STORE"] = previous
+
+
+def populate_file_store(path: Path) -> dict[str, str]:
+    """Write the awkward data set into a legacy ``mlruns`` folder at ``path``."""
+    with file_store_allowed():
+        return populate_awkward(path.resolve().as_uri())
 
 
 SEARCH_EXPERIMENT = "search cases ✓"
