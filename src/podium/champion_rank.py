@@ -302,7 +302,7 @@ def constraint_clauses(constraints: str) -> list[tuple[str, dict]]:
     return list(zip(texts, parsed))
 
 
-_ATTRIBUTE_COLUMNS = {"status": "status", "run_name": "run_name", "user_id": "user", "run_id": "run_id",
+_ATTRIBUTE_COLUMNS = {"status": "status", "run_name": "run_name", "user_id": "user_id", "run_id": "run_id",
                       "artifact_uri": "artifact_uri", "start_time": "start_time", "end_time": "end_time"}
 
 

@@ -1,7 +1,7 @@
 """The runs-frame contract: one pandas DataFrame with MLflow's column names.
 
 ``run_id, run_name, experiment_id, experiment_name, status, start_time, end_time, duration_s,
-user, artifact_uri``, then ``metrics.*`` (NaN when missing), ``params.*`` and ``tags.*`` (None
+user, user_id, artifact_uri`` (``user`` is the run's user id, else its ``mlflow.user`` tag; ``user_id`` is MLflow's raw value), then ``metrics.*`` (NaN when missing), ``params.*`` and ``tags.*`` (None
 when missing), exactly as ``mlflow.search_runs`` gives them; every backend builds it here.
 """
 
@@ -25,6 +25,7 @@ BASE_COLUMNS = [
     "end_time",
     "duration_s",
     "user",
+    "user_id",
     "artifact_uri",
 ]
 
@@ -94,6 +95,7 @@ def json_runs_to_frame(runs: list[dict], experiment_names: dict[str, str]) -> pd
                 column[i] = value
         # Same as runs_to_frame: the run's user_id, else its mlflow.user tag.
         info["user"][i] = ri.get("user_id") or user_tag
+        info["user_id"][i] = ri.get("user_id", "")  # protobuf JSON leaves out an empty string
     frame = dict(info)
     frame.update(columns)
     return with_nan_record(finish_frame(pd.DataFrame(frame)), nan_runs)
@@ -128,6 +130,7 @@ def runs_to_frame(runs: list, experiment_names: dict[str, str]) -> pd.DataFrame:
         info["end_time"].append(ri.end_time)
         info["duration_s"].append(None)
         info["user"].append(ri.user_id or run.data.tags.get("mlflow.user"))
+        info["user_id"].append(ri.user_id)
         info["artifact_uri"].append(ri.artifact_uri)
         for store, values, null in ((metrics, run.data.metrics, np.nan), (params, run.data.params, None), (tags, run.data.tags, None)):
             for key, value in values.items():

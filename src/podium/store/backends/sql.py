@@ -222,6 +222,7 @@ def _frame_columns(columns: dict, names: dict[str, str]) -> dict:
         "end_time": columns.pop("end_time"),
         "duration_s": None,
         "user": user,
+        "user_id": user_id,
         "artifact_uri": columns.pop("artifact_uri"),
     }
     frame.update(columns)
