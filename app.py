@@ -4,11 +4,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_pages._signin import sign_in_gate
+from app_pages._signin import needs_sign_in, sign_in_gate
 
 # The icon ships with the app: no page makes a request outside this server.
 st.set_page_config(page_title="Podium", page_icon=str(Path(__file__).parent / "app_pages" / "podium.png"), layout="wide")
-sign_in_gate()
 
 pages = [
     st.Page("app_pages/runs.py", title="Runs", icon=":material/table_rows:", url_path="runs", default=True),
@@ -17,4 +16,7 @@ pages = [
     st.Page("app_pages/champion.py", title="Champion", icon=":material/trophy:", url_path="champion"),
 ]
 
-st.navigation(pages).run()
+# Navigation first, so a deep link (/compare?exp=…) keeps its page through the sign-in form.
+page = st.navigation(pages, position="hidden" if needs_sign_in() else "sidebar")
+sign_in_gate()
+page.run()

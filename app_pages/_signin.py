@@ -23,6 +23,11 @@ def signed_in() -> bool:
     return isinstance(st.session_state.get(STORE_KEY), store.StoreRef)
 
 
+def needs_sign_in() -> bool:
+    """True while a team-mode session has not signed in."""
+    return team_mode() and not signed_in()
+
+
 def _submit(server: str) -> None:
     """The form's callback (runs before the page): check the credentials, then clear the field."""
     username = (st.session_state.get(USER_KEY) or "").strip()
@@ -42,7 +47,7 @@ def _submit(server: str) -> None:
 
 def sign_in_gate() -> None:
     """In team mode, stop the run with a sign-in form until this session has signed in."""
-    if not team_mode() or signed_in():
+    if not needs_sign_in():
         return
     server = resolve_tracking_uri()
     _left, middle, _right = st.columns([1, 2, 1])

@@ -34,7 +34,7 @@ def team(tmp_path_factory):
         for user, password in PASSWORDS.items():
             hd.create_user(backend, user, password)
         hd.grant(backend, "alice", "experiment", alpha, "READ")
-        hd.grant(backend, "bob", "experiment", beta, "READ")
+        hd.grant(backend, "bob", "experiment", beta, "EDIT")
         hd.grant(backend, "bob", "experiment", alpha, "READ")
         hd.grant(backend, "bob", "registered_model", hd.MODEL, "EDIT")
         hd.grant(backend, "carol", "experiment", alpha, "READ")
@@ -79,6 +79,8 @@ def test_read_permission_shows_only_that_experiment_also_through_a_permalink(tea
         # A permalink opens a new browser session: sign in again, then the link applies.
         sign_in(page, replica.url, "alice", PASSWORDS["alice"], path="/compare?exp=team-beta")
         page.get_by_text("No experiment named").first.wait_for(state="attached", timeout=180_000)
+        assert "/compare" in page.url  # the deep link kept its page through the sign-in form
+        page.get_by_role("heading", name="Compare").first.wait_for(timeout=60_000)
         body = page.locator("body").text_content()
         screenshot(page, "team-alice-permalink-to-beta")
     assert "team-beta-run" not in body
@@ -168,8 +170,6 @@ def test_logging_a_report_needs_edit_on_the_experiment_and_names_the_user(team, 
     from podium.errors import PermissionDeniedError
 
     backend, _replica = team
-    if allowed:
-        hd.grant(backend, "bob", "experiment", hd.experiment_id(backend, hd.EXPERIMENTS[1]), "EDIT")
     ref = store.check_credentials(backend.url, user, PASSWORDS[user])
     page = tmp_path / "report.html"
     page.write_text("<p>report</p>")
