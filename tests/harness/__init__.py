@@ -5,6 +5,7 @@ the rules that mark tests by what they need.
   fresh PostgreSQL and MariaDB databases (created and dropped).
 - :mod:`harness.processes`: free ports, health-checked subprocesses, a real ``mlflow server``.
 - :mod:`harness.data`: the awkward and search-case data sets, written by MLflow's own client.
+- :mod:`harness.demo_seeds`: demo stores trained in a background process while other tests run.
 - :mod:`harness.markers`: ``db``, ``server``, ``browser`` and ``slow`` from what a test uses.
 
 ``tests/stores.py`` re-exports the factories and data sets under their old names.
