@@ -7,6 +7,7 @@ import os
 
 import streamlit as st
 
+from app_pages import _state as state
 from app_pages._champion_parts import cached_history, clear
 from app_pages._common import signed_in_user, team_mode
 from podium import champion as ch
@@ -26,7 +27,7 @@ def promote(uri: str, ranking: ch.Ranking, model_name: str, alias: str) -> None:
         user = signed_in
     else:
         user = p1.text_input("Promoted by", value=ch.current_user(), key="champion_user")
-    report = p2.text_input("Report link or id (optional)", value=st.session_state.get("report_logged_run", ""), key="champion_report")
+    report = p2.text_input("Report link or id (optional)", value=state.logged_report_run(), key="champion_report")
     hook = webhook(p3)
     try:
         plan = ch.plan_promotion(uri, ranking, model_name, alias, user=user.strip() or None, report=report.strip() or None)

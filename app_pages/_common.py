@@ -23,10 +23,14 @@ from podium.filters import column_label
 from podium.errors import PodiumError
 from podium.text import inert
 
-# Session-state keys shared between pages.
-STORE_KEY = "podium_tracking_uri"
-SELECTED_RUNS_KEY = "podium_selected_runs"  # list of run ids chosen on Runs/Compare, used by Report/Champion
-EXPERIMENTS_KEY = "podium_experiments"  # experiment names chosen last, shared across pages
+from app_pages._state import (  # noqa: F401  (re-exported: pages import them from here)
+    EXPERIMENTS_KEY,
+    REFRESH_NOTE_KEY,
+    SELECTED_RUNS_KEY,
+    STORE_KEY,
+    selected_runs,
+    set_selected_runs,
+)
 
 
 def run_columns_config(columns, among=None) -> dict:
@@ -94,7 +98,6 @@ def cached_experiments(uri: str) -> list[store.Experiment]:
 # bring one up to date incrementally (store.refresh_runs) instead of reading everything again.
 RUNS_TTL_S = 300  # after this, the next use reads everything again (edits to finished runs show)
 RUNS_MAX_FRAMES = 16
-REFRESH_NOTE_KEY = "podium_refresh_note"
 
 
 @dataclass
@@ -262,14 +265,6 @@ def show_store_error(exc: PodiumError, key: str) -> None:
 
 def store_caption(uri: str) -> str:
     return f"Store: `{redact_uri(uri)}`"
-
-
-def selected_runs() -> list[str]:
-    return list(st.session_state.get(SELECTED_RUNS_KEY, []))
-
-
-def set_selected_runs(run_ids: list[str]) -> None:
-    st.session_state[SELECTED_RUNS_KEY] = list(run_ids)
 
 
 def store_sidebar() -> None:

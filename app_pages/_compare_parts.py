@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages import _state as state
 from app_pages._common import EXPERIMENTS_KEY, SELECTED_RUNS_KEY, known_experiments, set_selected_runs
 from podium import analysis, store
 from podium import brush as brushing
 from podium.filters import CompareQuery, mlflow_ui_base
 
-UI_BASE_KEY = "podium_mlflow_ui"  # the MLflow UI address a user typed, for run links on every page
 _READ = "compare_query_read"
+_WRITTEN = "compare_url_written"  # the query this page last wrote: any other URL is read again
 BRUSH_KEY = "compare_brush"  # {column: podium.brush.Range}: ranges dragged on the parallel coordinates
 VALUE_KEY = "compare_value"  # which value of each metric's history the page shows (last/min/max/best)
 
@@ -45,10 +46,12 @@ def select_runs(run_ids: list[str]) -> None:
 
 
 def first_load(names: list[str], experiments) -> CompareQuery:
-    """Once per session, put the URL's state into the widgets; unknown experiments are named."""
+    """Put the URL's state into the widgets: on a session's first visit and whenever the URL is
+    not the one this page last wrote (a link from Runs, a pasted permalink): the URL wins.
+    Unknown experiments are named."""
     params = {k: st.query_params.get_all(k) for k in st.query_params}
     query = CompareQuery.from_params(params, names)
-    if st.session_state.get(_READ):
+    if st.session_state.get(_READ) and st.session_state.get(_WRITTEN) == params:
         return query
     st.session_state[_READ] = True
     chosen = known_experiments(query.experiments, names)
@@ -74,7 +77,7 @@ def reopen(params: dict) -> None:
     """Open a saved view: its query becomes the URL and the widgets read it again on the rerun."""
     st.query_params.from_dict(params)
     st.session_state[_READ] = False
-    for key in ("compare_axes", "compare_color", "compare_x", "compare_y", "compare_selected", "compare_good_filter"):
+    for key in ("compare_axes", "compare_color", "compare_x", "compare_y", "compare_selected", state.GOOD_FILTER_KEY):
         st.session_state.pop(key, None)
 
 
@@ -108,9 +111,10 @@ def write_query(query: CompareQuery) -> None:
     if query.experiments:
         wanted.update(extras())
     current = {k: st.query_params.get_all(k) for k in st.query_params}
-    normal = {k: v if isinstance(v, list) else [v] for k, v in wanted.items()}
+    normal = {k: [str(x) for x in v] if isinstance(v, list) else [str(v)] for k, v in wanted.items()}
     if current != normal:
         st.query_params.from_dict(wanted)
+    st.session_state[_WRITTEN] = {k: st.query_params.get_all(k) for k in st.query_params}
     if query.experiments:
         st.session_state[EXPERIMENTS_KEY] = list(query.experiments)
 
@@ -154,6 +158,6 @@ def selection_box(runs, loaded, labels) -> list[str]:
 def ui_settings(container, uri: str) -> str | None:
     """A small settings popover: the MLflow UI address used for run links."""
     with container.popover("", icon=":material/settings:", help="Settings", width="stretch"):
-        st.text_input("MLflow UI address", key=UI_BASE_KEY, persist_state="session", placeholder="http://mlflow.example.com:5000",
+        st.text_input("MLflow UI address", key=state.UI_BASE_KEY, persist_state="session", placeholder="http://mlflow.example.com:5000",
                       help="Run names in the table link to this MLflow UI. For an http(s) store, its own address is used.")
-    return mlflow_ui_base(uri, st.session_state.get(UI_BASE_KEY))
+    return mlflow_ui_base(uri, state.ui_base())

@@ -8,6 +8,7 @@ opens the same view, and a saved view (``podium.views``) is that URL's query kep
 
 import streamlit as st
 
+from app_pages import _state as state
 from app_pages._common import (
     cached_experiments, cached_runs, refresh_controls, runs_progress, selected_runs, show_store_error, store_sidebar,
     tracking_uri,
@@ -62,10 +63,10 @@ typed = box.text_input("Filter (MLflow search syntax)", key="compare_filter", pe
                        placeholder="metrics.accuracy > 0.9 and params.optimizer = 'adam'")
 try:
     RunFilter(typed).validate()
-    st.session_state["compare_good_filter"] = typed
+    state.set_good_filter(typed)
 except FilterError as exc:
     box.error(f"{exc}\n\nShowing the last filter that worked instead.", icon=":material/filter_alt_off:")
-good = st.session_state.get("compare_good_filter", "")
+good = state.good_filter()
 with quick.expander("Quick filters", icon=":material/tune:"):
     statuses = st.multiselect("Status", sorted(loaded["status"].dropna().unique()), key="compare_status")
     days = st.date_input("Started between", value=(), key="compare_dates")

@@ -12,6 +12,7 @@ import uuid
 
 import streamlit as st
 
+from app_pages import _state as state
 from app_pages._common import (
     EXPERIMENTS_KEY, cached_experiments, cached_runs, selected_runs, show_store_error, store_sidebar, tracking_uri,
 )
@@ -26,7 +27,6 @@ from podium.report.html import preview_document, render_html
 from podium.report.markdown import markdown_zip
 from podium.text import inert
 
-UI_BASE_KEY = "podium_mlflow_ui"  # the MLflow UI address typed on the Compare page
 
 
 @st.cache_data(ttl=300, show_spinner=False, max_entries=8)
@@ -64,7 +64,7 @@ if "report_experiments" not in st.session_state:
     newest = [e.name for e in experiments if e.run_count][:1]  # newest activity first, as on Runs
     st.session_state["report_experiments"] = shared or newest
 if "report_filter" not in st.session_state:
-    st.session_state["report_filter"] = st.session_state.get("compare_good_filter", "")
+    st.session_state["report_filter"] = state.good_filter()
 
 chosen = st.multiselect("Experiments", names, key="report_experiments", placeholder="Choose experiments")
 if not chosen:
@@ -105,7 +105,7 @@ with st.expander("Title, author and summary", icon=":material/edit_note:", expan
 
 try:
     query = ReportQuery(metric, mode or "max", int(top), filter_string, tuple(picked) if only_picked else None,
-                        ui_url=st.session_state.get(UI_BASE_KEY) or None)
+                        ui_url=state.ui_base())
     with st.spinner("Building the report…", show_time=True):
         built, key = cached_report(uri, tuple(chosen), query, runs)
 except PodiumError as exc:
@@ -133,10 +133,10 @@ with d3.popover("Log to MLflow", icon=":material/cloud_upload:", width="stretch"
     sure = st.checkbox("Yes, write to this MLflow store", key="report_log_confirm")
     if st.button("Log report", key="report_log", type="primary", disabled=not sure, icon=":material/cloud_upload:"):
         try:
-            st.session_state["report_logged_run"] = log_report_to_mlflow(uri, report, target)
+            state.set_logged_report_run(log_report_to_mlflow(uri, report, target))
         except PodiumError as exc:
             st.error(inert(str(exc)), icon=":material/error:")
-if st.session_state.get("report_logged_run"):
-    st.success(f"Report logged to run {inert(st.session_state['report_logged_run'])}.", icon=":material/check_circle:")
+if state.logged_report_run():
+    st.success(f"Report logged to run {inert(state.logged_report_run())}.", icon=":material/check_circle:")
 
 st.iframe(preview_document(html), height=1100)
