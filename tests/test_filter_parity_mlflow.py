@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+import stores
+
 from podium import search, store
 from podium.errors import FilterError
 from test_store import assert_parity, reference
@@ -85,7 +87,7 @@ def populate(uri: str) -> dict[str, str]:
 def parity_stores(tmp_path_factory):
     base = tmp_path_factory.mktemp("filter-parity")
     out = {}
-    uri = f"sqlite:///{base / 'parity.db'}"
+    uri = stores.fresh_sqlite(base / "parity.db")
     out["sqlite"] = (uri, populate(uri))
     path = base / "mlruns"
     os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"

@@ -150,7 +150,7 @@ SCENARIO = [
 def writable_store(kind: str, tmp_path):
     """A fresh, empty store of ``kind`` of this test's own."""
     if kind == "sqlite":
-        yield f"sqlite:///{tmp_path / 'mlflow.db'}"
+        yield stores.fresh_sqlite(tmp_path / "mlflow.db")
     elif kind == "postgresql":
         with stores.postgres_database() as uri:
             yield uri
