@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from podium.config import redact_uri, resolve_tracking_uri, uri_scheme
+from podium.config import file_store_uri, is_file_store, redact_uri, resolve_tracking_uri, uri_scheme
 from podium.errors import PodiumError
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
@@ -75,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
         uri = uri.rstrip("/")
     else:
         store.target(uri)  # an unknown scheme is one clear line here, not a page error later
+        if is_file_store(uri):
+            uri = file_store_uri(uri)  # ./mlruns where the command ran, not where the app lives
     if mode == "none" and not user_named_store(args) and not args.no_seed and store.store_is_empty(uri):
         from podium.demo import seed_demo
 

@@ -253,7 +253,8 @@ _file_store_lock = threading.RLock()  # re-entrant: a read may open the store in
 @contextlib.contextmanager
 def allow_file_store() -> Iterator[None]:
     """MLflow 3 refuses a file store unless ``MLFLOW_ALLOW_FILE_STORE`` is set: set it for one
-    block, under a lock (the environment is shared), and restore it exactly."""
+    block, under a lock (the environment is shared), and restore it exactly. Only a confirmed
+    write to a ``./mlruns`` store needs it (reads open a file store that skips the check)."""
     with _file_store_lock:
         previous = os.environ.get("MLFLOW_ALLOW_FILE_STORE")
         os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"

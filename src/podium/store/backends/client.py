@@ -15,7 +15,7 @@ import os
 import pandas as pd
 
 from podium.errors import NotFoundError
-from podium.store._connect import allow_file_store, check_file_store, writable_client
+from podium.store._connect import check_file_store, writable_client
 from podium.store.backends.base import Backend
 from podium.store.frame import MAX_PAGE_SIZE, Progress, runs_to_frame, with_backend
 from podium.store.records import DatasetRef, Experiment, LoggedModel, RegisteredModel, last_activity, newest_first
@@ -65,8 +65,9 @@ def _tracking_store(root_uri: str):
                 view_type = ViewType.ACTIVE_ONLY
             return super()._get_experiment_path(experiment_id, view_type, assert_exists)
 
-    with allow_file_store():
-        return ReadOnlyFileStore(root_uri)
+    # Its own __init__ skips FileStore's, so neither MLFLOW_ALLOW_FILE_STORE (process-wide) nor
+    # a folder is touched to read.
+    return ReadOnlyFileStore(root_uri)
 
 
 def _registry_store(root: str):
@@ -245,12 +246,11 @@ class ClientBackend(ClientWrites, Backend):
 
         found = []
         try:
-            with allow_file_store():
-                if model_id is not None:
-                    models = [self.store.get_logged_model(model_id)]
-                else:
-                    models = all_pages(lambda token: self.store.search_logged_models(
-                        [str(e) for e in experiment_ids or []], max_results=1000, page_token=token))
+            if model_id is not None:
+                models = [self.store.get_logged_model(model_id)]
+            else:
+                models = all_pages(lambda token: self.store.search_logged_models(
+                    [str(e) for e in experiment_ids or []], max_results=1000, page_token=token))
         except (MlflowException, NotImplementedError, OSError):  # stores without logged models
             return []
         for m in models:
