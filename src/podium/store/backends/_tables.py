@@ -34,6 +34,7 @@ import sqlalchemy as sa
 NO_STORE = None
 
 _engines: dict[str, sa.engine.Engine] = {}
+_MAX_ENGINES = 8
 _engines_lock = threading.Lock()
 _meta = sa.MetaData()
 
@@ -89,8 +90,9 @@ def engine(uri: str) -> sa.engine.Engine | None:
     The engine (a connection pool) is cached per URI; results never are.
     """
     with _engines_lock:
-        cached = _engines.get(uri)
+        cached = _engines.pop(uri, None)
         if cached is not None:
+            _engines[uri] = cached  # most recently used last
             return cached
         if uri.lower().startswith("sqlite"):
             path = _sqlite_path(uri)
@@ -111,6 +113,8 @@ def engine(uri: str) -> sa.engine.Engine | None:
                 connect_args = {"connect_timeout": 10, "init_command": "SET SESSION TRANSACTION READ ONLY"}
             eng = sa.create_engine(uri, pool_pre_ping=True, connect_args=connect_args)
         _engines[uri] = eng
+        while len(_engines) > _MAX_ENGINES:  # stores opened once (a typed URI) are let go
+            _engines.pop(next(iter(_engines))).dispose()
         return eng
 
 
