@@ -1,0 +1,63 @@
+"""``text.inert``: store and URL text stays literal wherever a page puts it in Markdown (issue 12).
+
+Each hostile string is rendered the way Streamlit's Markdown would see it (CommonMark + GFM
+autolinks, as markdown-it with linkify) and must come out as the same characters, with no link,
+image, emphasis or HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from markdown_it import MarkdownIt
+
+from podium.text import inert
+
+HOSTILE = [
+    "[x](javascript:alert(1))",
+    "![x](http://evil.example/x.png)",
+    "www.evil.example/login",
+    "evil.example",
+    "http://evil.example/session-expired",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "**bold** and _em_ and `code`",
+    "Session expired – [log in again](https://evil.example)",
+    "<https://evil.example>",
+    "[ref]: https://evil.example",
+    "# heading",
+    "> quote",
+    "- item",
+    "| a | b |",
+    "$x^2$ and $$y$$",
+    ":red[alarm] :material/warning: :smile:",
+    "例え.中国/ログイン",
+    "a\\*b",
+    "line\nbreak [x](http://e.example)",
+    "mail@evil.example",
+    "‮evil‭",
+]
+
+_md = MarkdownIt("commonmark", {"linkify": True}).enable(["linkify", "table", "strikethrough"])
+
+
+def rendered_text(markdown: str) -> str:
+    """What a reader sees: the HTML's text, with any element other than a paragraph flagged."""
+    out = _md.render(markdown)
+    tags = set(re.findall(r"</?([a-z0-9]+)", out))
+    assert tags <= {"p"}, (markdown, out)
+    return html.unescape(re.sub(r"</?p>", "", out)).strip()
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_text_stays_literal(text):
+    shown = rendered_text(inert(text))
+    # Newlines fold to spaces; invisible direction marks are made visible by the one helper.
+    expected = " ".join(text.split())
+    if "‮" in text:
+        assert "‮" not in shown and "‭" not in shown
+    else:
+        assert shown == expected
+    assert "$" not in inert(text).replace("\\$", "")
