@@ -31,6 +31,6 @@ picked = st.dataframe(shown, key="naive_table", on_select="rerun", selection_mod
 st.caption(f"{len(shown):,} of {len(df):,} runs, {len(picked.selection.rows)} selected")
 data = shown[["run_id", *metrics]].rename(columns=lambda c: c.removeprefix("metrics."))
 left, right = st.columns(2)
-for col, y in ((left, "f1"), (right, "accuracy")):
+for col, y in ((left, "f1"), (right, "loss")):
     col.altair_chart(alt.Chart(data).mark_circle(size=12).encode(x=x.removeprefix("metrics."), y=y, tooltip=["run_id"]),
                      width="stretch", key=f"naive_scatter_{y}")
