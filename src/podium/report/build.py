@@ -465,7 +465,8 @@ def _cards(best: pd.DataFrame, extras: Extras, ui_base: str | None) -> list[Repr
         for m in rec.models if rec else ():
             models.append(ModelCard(
                 name=visible(m.name), uri=visible(m.uri), load_code=f'mlflow.pyfunc.load_model("{visible(m.uri)}")',
-                env_files=[f for f in store.ENV_FILES if f in m.files], files=[visible(f) for f in m.files]))
+                env_files=[f for f in store.ENV_FILES if f in m.files], files=[visible(f) for f in m.files],
+                files_checked=m.files_checked))
         tagged = extras.tag_models.get(run_id)
         if not models and tagged is not None:
             # MLflow 2 names each logged model in the run's mlflow.log-model.history tag.

@@ -333,7 +333,7 @@ def run_records(tracking_uri: str | None, run_ids: list[str]) -> dict[str, RunRe
             # store, remote storage): the card says which model, without its files.
             path = _registry.logged_model_path(tags.get("mlflow.log-model.history"))
             if path:
-                models.append(ModelRef(path, f"runs:/{run_id}/{path}", None, ()))
+                models.append(ModelRef(path, f"runs:/{run_id}/{path}", None, (), files_checked=False))
         out[run_id] = RunRecord(run_id, tags, datasets.get(run_id, ()), tuple(models))
     return out
 

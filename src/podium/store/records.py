@@ -54,6 +54,7 @@ class ModelRef:
     uri: str
     model_id: str | None
     files: tuple[str, ...]
+    files_checked: bool = True  # False: named by MLflow 2's log-model tag, its folder out of reach
 
 
 @dataclass(frozen=True)
