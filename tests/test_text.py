@@ -53,7 +53,7 @@ def rendered_text(markdown: str) -> str:
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_hostile_text_stays_literal(text):
-    shown = rendered_text(inert(text))
+    shown = rendered_text(inert(text)).replace("\u200b", "")  # zero-width spaces break autolinks
     # Newlines fold to spaces; invisible direction marks are made visible by the one helper.
     expected = " ".join(text.split())
     if "‮" in text:
@@ -61,3 +61,31 @@ def test_hostile_text_stays_literal(text):
     else:
         assert shown == expected
     assert "$" not in inert(text).replace("\\$", "")
+
+
+@pytest.mark.browser
+def test_hostile_text_makes_no_link_or_image_in_a_real_browser(tmp_path):
+    """Streamlit's own Markdown (remark-gfm) autolinks more than CommonMark does: check there."""
+    import os
+    import sys
+    from pathlib import Path
+
+    from browser import chromium
+    from stores import free_port, healthy_subprocess
+
+    app = Path(__file__).resolve().parent / "apps" / "inert_app.py"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port), "--server.headless", "true",
+           "--server.address", "127.0.0.1"]
+    with healthy_subprocess("streamlit", cmd, url + "/_stcore/health", tmp_path / "st.log", dict(os.environ), timeout_s=60):
+        with chromium() as page:
+            page.goto(url)
+            page.get_by_text(f"{len(HOSTILE) - 1} ", exact=False).first.wait_for(timeout=60_000)
+            page.wait_for_timeout(1500)
+            main = page.locator("[data-testid='stMain']")
+            links = [a.get_attribute("href") for a in main.locator("a").all()]
+            images = main.locator("img").count()
+            text = main.text_content() or ""
+    assert links == [] and images == 0
+    assert "javascript:alert(1)" in text.replace("\u200b", "")  # shown, literally

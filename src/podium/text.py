@@ -8,13 +8,25 @@ page uses wherever store or URL text meets ``st.markdown``, ``st.caption``, ``st
 
 from __future__ import annotations
 
+import re
+
 from podium.report.safe import md_text
+
+
+# Streamlit's Markdown turns bare addresses into links even when their punctuation is
+# backslash-escaped; a zero-width space before a dot that precedes a letter, before an "@" and
+# inside "://" breaks every address shape it knows (checked in Chromium) and shows nothing.
+_ZWSP = "\u200b"
+_LINK_POINTS = re.compile(r"(?=\.[^\W\d_])|(?=@)|(?<=:)(?=//)")
 
 
 def inert(value, max_len: int | None = None) -> str:
     """``value`` as literal text inside Streamlit Markdown.
 
     Builds on the report's GFM escaping (:func:`podium.report.safe.md_text`) and adds what only
-    Streamlit interprets: ``$`` (LaTeX).
+    Streamlit interprets: ``$`` (LaTeX), and bare-address autolinks (see ``_LINK_POINTS``).
     """
-    return md_text(value, max_len).replace("$", "\\$")
+    text = "" if value is None else str(value)
+    if max_len and len(text) > max_len:
+        text = text[: max_len - 1] + "…"
+    return md_text(_LINK_POINTS.sub(_ZWSP, text)).replace("$", "\\$")
