@@ -21,6 +21,7 @@ from app_pages._compare_parts import (
 from app_pages._compare_selected import diff_section, history_section
 from app_pages._compare_table import runs_table
 from app_pages._compare_views import metric_values, value_note, views_section
+from podium.text import inert
 from podium import analysis
 from podium import brush as brushing
 from podium.errors import FilterError, PodiumError
@@ -54,7 +55,7 @@ except PodiumError as exc:
     st.stop()
 if loaded.empty:
     write_query(CompareQuery(experiments=tuple(chosen)))
-    st.info(f"No runs in {', '.join(chosen)} yet.", icon=":material/inbox:")
+    st.info("No runs in " + inert(", ".join(chosen)) + " yet.", icon=":material/inbox:")
     st.stop()
 
 # --- filters: a bad filter keeps the last good result on screen -------------------------------
