@@ -55,7 +55,7 @@ def known_experiments(asked, names) -> list[str]:
     known = set(names)
     unknown = [e for e in asked if e not in known]
     if unknown:
-        st.warning("No experiment named " + ", ".join(repr(u) for u in unknown) + " in this store.", icon=":material/search_off:")
+        st.warning("No experiment named " + ", ".join(inert(repr(u)) for u in unknown) + " in this store.", icon=":material/search_off:")
     return [e for e in asked if e in known]
 
 

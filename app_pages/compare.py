@@ -83,7 +83,7 @@ columns = analysis.chart_columns(runs)
 metrics = [c for c in columns if c.startswith("metrics.")]
 fmt = lambda c: column_label(c, runs.columns) if c else "—"  # noqa: E731
 counts_col, values_col, views_col = st.columns([6, 1.4, 1.1], vertical_alignment="center")
-counts_col.caption(f"{run_filter.describe(len(runs), len(loaded))} · {len(chosen)} experiment{'s' * (len(chosen) > 1)}")
+counts_col.caption(inert(run_filter.describe(len(runs), len(loaded))) + f" · {len(chosen)} experiment{'s' * (len(chosen) > 1)}")
 with views_col:
     views_section(uri, experiments, chosen, {k: st.query_params.get_all(k) for k in st.query_params})
 if runs.empty:
