@@ -20,7 +20,7 @@ def fresh(champion_with_alias):
 
 def plain(text: str) -> str:
     """Markdown shown by the page without its escaping backslashes."""
-    return html.unescape(text.replace("\\", ""))
+    return html.unescape(text.replace("\\", "").replace("\u200b", ""))
 
 
 def table(at, column):

@@ -20,7 +20,7 @@ EXAMPLE = ("config max_depth=10 (5 runs) 0.948 ± 0.005 vs champion config (5 ru
 
 
 def plain(text: str) -> str:
-    return html.unescape(text.replace("\\", ""))
+    return html.unescape(text.replace("\\", "").replace("\u200b", ""))
 
 
 @pytest.fixture(scope="module")
