@@ -50,6 +50,19 @@ def run_columns_config(columns, among=None) -> dict:
     return {c: v for c, v in config.items() if c in wanted}
 
 
+def shown_numbers(table: pd.DataFrame) -> pd.DataFrame:
+    """A table for display: ±inf that SQL stores keep as ±float max shown as ±∞ (the frame itself
+    keeps MLflow's values, for parity with ``mlflow.search_runs``)."""
+    import numpy as np
+
+    big = np.finfo(float).max
+    out = table.copy()
+    for c in out.columns:
+        if c.startswith("metrics.") and pd.api.types.is_float_dtype(out[c]):
+            out[c] = out[c].mask(out[c] >= big, np.inf).mask(out[c] <= -big, -np.inf)
+    return out
+
+
 def known_experiments(asked, names) -> list[str]:
     """The experiments named in a URL that this store has; a warning names the ones it lacks."""
     known = set(names)

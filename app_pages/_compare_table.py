@@ -6,7 +6,7 @@ import hashlib
 
 import streamlit as st
 
-from app_pages._common import run_columns_config
+from app_pages._common import run_columns_config, shown_numbers
 from app_pages._compare_parts import keep_valid
 from podium import analysis
 from podium.filters import LINK_DISPLAY_REGEX, column_label, run_links
@@ -52,6 +52,6 @@ def runs_table(runs, ui_base: str | None, selected: list[str], summaries=None) -
         # now on, so it is what was last seen, not a change for merge_selection to act on.
         st.session_state["compare_table_seen"] = [r for r in ids if r in chosen]
     st.session_state["compare_table_ids"], st.session_state["compare_table_key"] = ids, key
-    st.dataframe(table, key=key, hide_index=True, column_config=config, on_select="rerun",
+    st.dataframe(shown_numbers(table), key=key, hide_index=True, column_config=config, on_select="rerun",
                  selection_mode="multi-row", selection_default=default, height=min(38 + 35 * max(len(table), 1), 320),
                  placeholder="—")

@@ -9,6 +9,7 @@ from app_pages._common import (
     known_experiments,
     refresh_controls,
     run_columns_config,
+    shown_numbers,
     runs_progress,
     show_store_error,
     store_sidebar,
@@ -87,7 +88,7 @@ link.page_link("app_pages/compare.py", label="Compare these runs", icon=":materi
                query_params={"exp": chosen})
 
 columns = key_columns(runs)
-table = runs[columns].copy()
+table = shown_numbers(runs[columns])
 if "run_name" in table:  # unnamed runs (all of MLflow 1.x's) show their short id, as on Compare
     table["run_name"] = run_labels(runs).values
 st.dataframe(

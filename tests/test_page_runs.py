@@ -160,3 +160,16 @@ def test_experiments_from_the_url_and_shared_with_other_pages(sqlite_awkward, op
     at.switch_page("app_pages/report.py").run()
     assert not at.exception
     assert at.multiselect(key="report_experiments").value == [SECOND_EXPERIMENT]
+
+
+def test_infinity_kept_as_float_max_by_sql_stores_shows_as_infinity(tmp_path, open_app):
+    import math
+    import shutil
+    from pathlib import Path
+
+    path = tmp_path / "mlflow.db"
+    shutil.copyfile(Path(__file__).resolve().parent / "fixtures" / "stores" / "mlflow-2.9.2.db", path)
+    at = open_app(f"sqlite:///{path}", "app_pages/runs.py", query={"exp": "fixture-train"})
+    assert not at.exception
+    loss = at.dataframe[0].value["metrics.loss"]
+    assert math.inf in set(loss) and max(loss) == math.inf
