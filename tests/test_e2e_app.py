@@ -10,7 +10,7 @@ from browser import chromium, screenshot
 def test_app_opens_on_demo_store_and_shows_runs(demo_app_url):
     with chromium() as page:
         page.goto(demo_app_url + "/")  # Runs is the home page, at the root URL
-        page.get_by_role("heading", name="Runs").wait_for(timeout=60_000)
+        page.get_by_role("heading", name="Runs").wait_for(timeout=120_000)
         table = page.locator('[data-testid="stDataFrame"]')
         table.wait_for(state="visible", timeout=60_000)
         caption = page.get_by_text(re.compile(r"^\d+ runs \(")).first

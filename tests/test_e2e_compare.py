@@ -190,7 +190,7 @@ def test_a_saved_view_opens_the_same_view_for_another_browser_session(views_app_
         page.get_by_text("Save the view 'adam runs'").wait_for(timeout=30_000)
         assert views.list_views(uri, "fraud") == []  # nothing written before the confirmation
         page.locator(".st-key-compare_view_confirm button").click()
-        page.get_by_text("View 'adam runs' saved.").wait_for(timeout=30_000)
+        page.get_by_text("View 'adam runs' saved.").wait_for(timeout=90_000)
         assert [v.name for v in views.list_views(uri, "fraud")] == ["adam runs"]
     with chromium(viewport=(1400, 1600)) as page:  # another browser: another session, no shared state
         open_compare(page, url, "exp=fraud")
