@@ -78,6 +78,15 @@ def _connected(uri: str):
     return conn
 
 
+def _by_chunks(conn, run_ids: list[str], statement) -> list:
+    """Rows of ``statement(chunk)`` for every chunk of ``run_ids`` (an IN list stays below the
+    databases' bound-parameter limits)."""
+    rows = []
+    for start in range(0, len(run_ids), _CHUNK):
+        rows.extend(conn.execute(statement(list(run_ids[start:start + _CHUNK]))).all())
+    return rows
+
+
 def read_schema_revision(uri: str) -> str | None:
     """The database's alembic revision (None when it has none)."""
     try:
@@ -107,17 +116,11 @@ def read_metric_history(uri: str, run_ids: list[str], key: str) -> list[tuple]:
     """``(run_id, key, step, timestamp, value)`` of every logged value of ``key`` (NaN restored)."""
     if not run_ids:
         return []
-    conn = _connected(uri)
-    out = []
-    with conn:
-        for start in range(0, len(run_ids), _CHUNK):
-            chunk = list(run_ids[start:start + _CHUNK])
-            rows = conn.execute(
-                sa.select(metrics.c.run_uuid, metrics.c.key, metrics.c.step, metrics.c.timestamp, metrics.c.value, metrics.c.is_nan)
-                .where(metrics.c.run_uuid.in_(chunk), metrics.c.key == key)
-            ).all()
-            out.extend((r[0], r[1], int(r[2] or 0), r[3], float("nan") if r[5] else r[4]) for r in rows)
-    return out
+    with _connected(uri) as conn:
+        rows = _by_chunks(conn, run_ids, lambda chunk: sa.select(
+            metrics.c.run_uuid, metrics.c.key, metrics.c.step, metrics.c.timestamp, metrics.c.value, metrics.c.is_nan,
+        ).where(metrics.c.run_uuid.in_(chunk), metrics.c.key == key))
+    return [(r[0], r[1], int(r[2] or 0), r[3], float("nan") if r[5] else r[4]) for r in rows]
 
 
 def read_metric_summaries(uri: str, run_ids: list[str], keys: list[str]) -> list[tuple]:
@@ -165,17 +168,11 @@ def read_latest_metrics(uri: str, run_ids: list[str], keys: list[str]) -> list[t
     """``(run_id, key, value)`` from MLflow's ``latest_metrics`` (what the UI shows as the value)."""
     if not run_ids or not keys:
         return []
-    conn = _connected(uri)
-    out = []
-    with conn:
-        for start in range(0, len(run_ids), _CHUNK):
-            chunk = list(run_ids[start:start + _CHUNK])
-            rows = conn.execute(
-                sa.select(latest_metrics.c.run_uuid, latest_metrics.c.key, latest_metrics.c.value, latest_metrics.c.is_nan)
-                .where(latest_metrics.c.run_uuid.in_(chunk), latest_metrics.c.key.in_(list(keys)))
-            ).all()
-            out.extend((r[0], r[1], float("nan") if r[3] else r[2]) for r in rows)
-    return out
+    with _connected(uri) as conn:
+        rows = _by_chunks(conn, run_ids, lambda chunk: sa.select(
+            latest_metrics.c.run_uuid, latest_metrics.c.key, latest_metrics.c.value, latest_metrics.c.is_nan,
+        ).where(latest_metrics.c.run_uuid.in_(chunk), latest_metrics.c.key.in_(list(keys))))
+    return [(r[0], r[1], float("nan") if r[3] else r[2]) for r in rows]
 
 
 def read_experiment_tags(uri: str, experiment_id: str) -> dict[str, str]:
@@ -272,12 +269,7 @@ def read_run_infos(uri: str, run_ids: list[str]) -> dict[str, tuple[str, str]]:
     """``{run_id: (experiment_id, artifact_uri)}`` for the runs that exist (any lifecycle)."""
     if not run_ids:
         return {}
-    conn = _connected(uri)
-    out = {}
-    with conn:
-        for start in range(0, len(run_ids), _CHUNK):
-            chunk = list(run_ids[start:start + _CHUNK])
-            for rid, exp, art in conn.execute(
-                    sa.select(runs.c.run_uuid, runs.c.experiment_id, runs.c.artifact_uri).where(runs.c.run_uuid.in_(chunk))).all():
-                out[rid] = (str(exp), art)
-    return out
+    with _connected(uri) as conn:
+        rows = _by_chunks(conn, run_ids, lambda chunk: sa.select(
+            runs.c.run_uuid, runs.c.experiment_id, runs.c.artifact_uri).where(runs.c.run_uuid.in_(chunk)))
+    return {rid: (str(exp), art) for rid, exp, art in rows}
