@@ -7,11 +7,9 @@ and tags. ``populate_search_cases`` writes the runs whose values make filter sem
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 from pathlib import Path
-from typing import Iterator
 
 AWKWARD_EXPERIMENT = "awkward ☃ <b>exp</b> | `x`"
 SECOND_EXPERIMENT = "second-exp"
@@ -73,19 +71,12 @@ def populate_awkward(tracking_uri: str) -> dict[str, str]:
     return ids
 
 
-@contextlib.contextmanager
-def file_store_allowed() -> Iterator[None]:
-    """MLflow 3 writes a legacy file store only with ``MLFLOW_ALLOW_FILE_STORE``: set for the
-    write alone, so a test that reads the folder proves Podium sets it itself."""
-    previous = os.environ.get("MLFLOW_ALLOW_FILE_STORE")
-    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("MLFLOW_ALLOW_FILE_STORE", None)
-        else:
-            os.environ["MLFLOW_ALLOW_FILE_STORE"] = previous
+def file_store_allowed():
+    """MLflow 3 writes a legacy file store only with ``MLFLOW_ALLOW_FILE_STORE``: set for the write
+    alone (Podium's own helper for its confirmed writes; its reads never need it)."""
+    from podium.store._connect import allow_file_store
+
+    return allow_file_store()
 
 
 def populate_file_store(path: Path) -> dict[str, str]:
