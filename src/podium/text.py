@@ -14,10 +14,11 @@ from podium.report.safe import md_text
 
 
 # Streamlit's Markdown turns bare addresses into links even when their punctuation is
-# backslash-escaped; a zero-width space before a dot that precedes a letter, before an "@" and
-# inside "://" breaks every address shape it knows (checked in Chromium) and shows nothing.
+# backslash-escaped; a zero-width space before a dot that precedes a letter, before an "@" that
+# ends an address's local part and inside "://" breaks every address shape it knows (checked in
+# Chromium) and shows nothing. "@champion" after a space is no address and stays as it is.
 _ZWSP = "\u200b"
-_LINK_POINTS = re.compile(r"(?=\.[^\W\d_])|(?=@)|(?<=:)(?=//)")
+_LINK_POINTS = re.compile(r"(?=\.[^\W\d_])|(?<=[\w.+-])(?=@)|(?<=:)(?=//)")
 
 
 def inert(value, max_len: int | None = None) -> str:
