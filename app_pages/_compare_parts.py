@@ -54,6 +54,9 @@ def first_load(names: list[str], experiments) -> CompareQuery:
     if st.session_state.get(_READ) and st.session_state.get(_WRITTEN) == params:
         return query
     st.session_state[_READ] = True
+    # Seen now, not only when written: a run interrupted by the user's next click must not make
+    # the next run read the old URL back over what they just typed.
+    st.session_state[_WRITTEN] = params
     chosen = known_experiments(query.experiments, names)
     if not query.experiments:
         shared = [e for e in st.session_state.get(EXPERIMENTS_KEY, []) if e in names]
