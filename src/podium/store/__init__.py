@@ -40,9 +40,8 @@ from podium.store.records import (
     RunModel,
     RunRecord,
 )
-from podium.store.refresh import RunsRefresh, merge_runs, refresh_result
+from podium.store.refresh import LIVE_STATUSES, RunsRefresh, merge_runs, refresh_result
 from podium.store.registry import LOG_MODEL_HISTORY_TAG, PRODUCTION_STAGE, process_tracking_uri
-from podium.store.backends.sql import LIVE_STATUSES
 
 # Files a logged model carries that rebuild its environment.
 ENV_FILES = ("conda.yaml", "requirements.txt", "python_env.yaml")

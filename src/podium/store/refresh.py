@@ -14,6 +14,20 @@ import pandas as pd
 
 from podium.store.frame import BASE_COLUMNS, empty_runs_frame, finish_frame, start_ms, with_backend, with_nan_record
 
+# What every backend's changed_runs shares.
+# Statuses of runs that may still change.
+LIVE_STATUSES = ("RUNNING", "SCHEDULED")
+# With a filter, a run outside the frame that ended up to this long before the newest time in the
+# frame is read again: writers' clocks differ, and a run stamped by a slow clock must not be missed.
+CLOCK_SLACK_MS = 10 * 60 * 1000
+# Characters of the run ids MLflow makes (uuid4 hex); only such ids go into a query or a filter.
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
+def plain_id(run_id: str) -> bool:
+    """True for an id MLflow makes (letters, digits, ``-``, ``_``): only those go into queries."""
+    return bool(run_id) and set(run_id) <= _ID_CHARS
+
 
 @dataclass(frozen=True)
 class RunsRefresh:

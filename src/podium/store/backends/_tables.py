@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from podium.store.refresh import plain_id
+
 # Returned instead of rows when the URI names no MLflow store (missing file, no MLflow tables).
 NO_STORE = None
 
@@ -230,7 +232,7 @@ def read_run_states(uri: str, experiment_ids: list[str], include_deleted: bool) 
 def _runs_where(exp_ids: list[int], include_deleted: bool, run_ids: list[str] | None = None):
     where = sa.and_(runs.c.experiment_id.in_(exp_ids), runs.c.lifecycle_stage.in_(_stages(include_deleted)))
     if run_ids is not None:
-        unsafe = [r for r in run_ids if not r or not set(r) <= _ID_CHARS]
+        unsafe = [r for r in run_ids if not plain_id(r)]
         if unsafe:
             # Statements are sent with literal binds (see _fetch): only plain ids may go in.
             raise ValueError(f"unexpected run id {unsafe[0]!r}")
@@ -238,8 +240,6 @@ def _runs_where(exp_ids: list[int], include_deleted: bool, run_ids: list[str] | 
     return where
 
 
-# Characters of the run ids MLflow makes (uuid4 hex); only these go into an IN list.
-_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
 def read_runs(
@@ -489,8 +489,3 @@ def read_datasets(uri: str, run_ids: list[str]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=["run_id", "name", "digest", "context"])
     return pd.concat(frames, ignore_index=True)
-
-
-def plain_id(run_id: str) -> bool:
-    """True for an id MLflow makes (letters, digits, ``-``, ``_``): only those go into queries."""
-    return bool(run_id) and set(run_id) <= _ID_CHARS

@@ -23,6 +23,7 @@ from podium.errors import FilterError, NotFoundError, PermissionDeniedError, Sto
 from podium.store._connect import CONNECT_TIMEOUT, READ_TIMEOUT, check_http, http_session, store_message
 from podium.store.backends.base import Backend
 from podium.store.frame import MAX_PAGE_SIZE, Progress, empty_runs_frame, json_runs_to_frame, newest, with_backend
+from podium.store.refresh import CLOCK_SLACK_MS, LIVE_STATUSES, plain_id
 from podium.store.records import DatasetRef, Experiment, LoggedModel, RegisteredModel, last_activity, newest_first
 
 API = "/api/2.0/mlflow/"
@@ -34,9 +35,6 @@ FIRST_PAGE = 1000
 PAGE = 1000
 PARALLEL = 3
 ID_CHUNK = 100
-LIVE_STATUSES = ("RUNNING", "SCHEDULED")
-CLOCK_SLACK_MS = 10 * 60 * 1000
-_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
 def page_offset(token: str) -> int | None:
@@ -175,7 +173,7 @@ class RestBackend(Backend):
             searches += [restricted(f"attributes.status = '{s}'") for s in LIVE_STATUSES]
             searches.append(restricted(f"attributes.end_time >= {newest_stamp - CLOCK_SLACK_MS}"))
         live = [rid for rid, status in zip(previous["run_id"], previous["status"]) if status in LIVE_STATUSES]
-        if not all(rid and set(rid) <= _ID_CHARS for rid in live):
+        if not all(plain_id(rid) for rid in live):
             return None  # an id MLflow would not make cannot go into a filter string: read everything
         for i in range(0, len(live), ID_CHUNK):
             quoted = ", ".join(f"'{rid}'" for rid in live[i:i + ID_CHUNK])

@@ -28,13 +28,9 @@ from podium.store.frame import (
     with_backend,
     with_nan_record,
 )
+from podium.store.refresh import CLOCK_SLACK_MS, LIVE_STATUSES, plain_id
 from podium.store.records import DatasetRef, Experiment, LoggedModel, RegisteredModel, last_activity, newest_first
 
-# Statuses of runs that may still change.
-LIVE_STATUSES = ("RUNNING", "SCHEDULED")
-# With a filter, a run outside the frame that ended up to this long before the newest time in the
-# frame is read again: writers' clocks differ, and a run stamped by a slow clock must not be missed.
-CLOCK_SLACK_MS = 10 * 60 * 1000
 # Above this many runs to re-read (or half the runs), one full load is the cheaper read.
 MAX_INCREMENTAL = 5000
 
@@ -141,7 +137,7 @@ class SqlBackend(ClientWrites, Backend):
 
     def runs_by_id(self, run_ids: list[str]) -> pd.DataFrame:
         with self.errors():
-            infos = _sqlextra.read_run_infos(self.uri, [r for r in run_ids if _tables.plain_id(r)])
+            infos = _sqlextra.read_run_infos(self.uri, [r for r in run_ids if plain_id(r)])
         if not infos:
             return empty_runs_frame()
         names = dict(self.experiment_names())
@@ -175,7 +171,7 @@ class SqlBackend(ClientWrites, Backend):
 
     def list_artifacts(self, run_id, path=None):
         with self.errors():
-            info = _sqlextra.read_run_infos(self.uri, [run_id]) if _tables.plain_id(run_id) else {}
+            info = _sqlextra.read_run_infos(self.uri, [run_id]) if plain_id(run_id) else {}
         return artifact_listing(info[run_id][1], path) if run_id in info and info[run_id][1] else []
 
     def model_files(self, model: LoggedModel) -> tuple[str, ...]:
