@@ -9,7 +9,7 @@ import streamlit as st
 
 from app_pages import _state as state
 from app_pages._champion_parts import cached_history, clear
-from app_pages._common import signed_in_user, team_mode
+from app_pages._state import signed_in_user, team_mode
 from podium import champion as ch
 from podium.errors import PodiumError
 from podium.text import inert

@@ -8,7 +8,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import _state as state
-from app_pages._common import EXPERIMENTS_KEY, SELECTED_RUNS_KEY, known_experiments, set_selected_runs
+from app_pages._state import EXPERIMENTS_KEY, SELECTED_RUNS_KEY, set_selected_runs
+from app_pages._widgets import known_experiments
 from podium import analysis, store
 from podium import brush as brushing
 from podium.filters import CompareQuery, mlflow_ui_base

@@ -6,7 +6,7 @@ import hashlib
 
 import streamlit as st
 
-from app_pages._common import run_columns_config, shown_numbers
+from app_pages._widgets import run_columns_config, shown_numbers
 from app_pages._compare_parts import keep_valid
 from podium import analysis
 from podium.filters import LINK_DISPLAY_REGEX, column_label, run_links

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages._common import STORE_KEY, team_mode
+from app_pages._state import STORE_KEY, team_mode
 from podium import store
 from podium.config import resolve_tracking_uri
 from podium.errors import PermissionDeniedError, PodiumError

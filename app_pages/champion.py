@@ -8,16 +8,16 @@ import streamlit as st
 
 from app_pages import _champion_parts as parts
 from app_pages import _champion_writes as writes
-from app_pages._common import EXPERIMENTS_KEY, cached_experiments, cached_runs, show_store_error, store_sidebar, tracking_uri
+from app_pages import _state as state
+from app_pages._cache import cached_runs
+from app_pages._widgets import show_store_error
 from podium.errors import PodiumError
 from podium.text import inert
 
-uri = tracking_uri()
-store_sidebar()
-st.title("Champion")
+uri, experiments = state.page_store()  # read by the shell (app.py), which also drew the title
 st.caption("Pick the model to ship by an explicit policy and evidence, promote it in the MLflow registry, keep the trail.")
 try:
-    names = [e.name for e in cached_experiments(uri)]
+    names = [e.name for e in experiments]
     models = parts.cached_models(uri)
 except PodiumError as exc:
     show_store_error(exc, key="champion_store")
@@ -25,7 +25,7 @@ except PodiumError as exc:
 
 if "champion_experiments" not in st.session_state:
     st.session_state["champion_experiments"] = (
-        [n for n in st.session_state.get(EXPERIMENTS_KEY, []) if n in names]
+        state.shared_experiments(names)
         or [n for n in parts.cached_model_experiments(uri, models[0] if models else "") if n in names] or names[:1])
 left, right = st.columns(2)
 chosen = left.multiselect("Experiments", names, key="champion_experiments", placeholder="Choose experiments")

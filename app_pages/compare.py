@@ -9,10 +9,9 @@ opens the same view, and a saved view (``podium.views``) is that URL's query kep
 import streamlit as st
 
 from app_pages import _state as state
-from app_pages._common import (
-    cached_experiments, cached_runs, refresh_controls, runs_progress, selected_runs, show_store_error, store_sidebar,
-    tracking_uri,
-)
+from app_pages._cache import cached_runs
+from app_pages._state import selected_runs
+from app_pages._widgets import refresh_controls, runs_progress, show_store_error
 from app_pages._compare_charts import brush_caption, matrix_section, parallel_section, scatter_section
 from app_pages._compare_insights import group_section, importance_section, sweep_section
 from app_pages._compare_parts import (
@@ -27,14 +26,7 @@ from podium import brush as brushing
 from podium.errors import FilterError, PodiumError
 from podium.filters import CompareQuery, RunFilter, column_label, varying_columns
 
-uri = tracking_uri()
-store_sidebar()
-st.title("Compare")
-try:
-    experiments = cached_experiments(uri)
-except PodiumError as exc:
-    show_store_error(exc, key="compare_store")
-    st.stop()
+uri, experiments = state.page_store()  # read by the shell (app.py), which also drew the title
 names = [e.name for e in experiments]
 first_load(names, experiments)  # fills widget state from the URL once per session
 

@@ -13,9 +13,9 @@ import uuid
 import streamlit as st
 
 from app_pages import _state as state
-from app_pages._common import (
-    EXPERIMENTS_KEY, cached_experiments, cached_runs, selected_runs, show_store_error, store_sidebar, tracking_uri,
-)
+from app_pages._cache import cached_runs
+from app_pages._state import selected_runs
+from app_pages._widgets import show_store_error
 from podium import analysis
 from podium.config import redact_uri
 from podium.errors import PodiumError
@@ -50,17 +50,10 @@ def cached_zip(key, title, author, summary, _report) -> bytes:
     return markdown_zip(_report.with_words(title, author, summary), "report")
 
 
-uri = tracking_uri()
-store_sidebar()
-st.title("Report")
-try:
-    experiments = cached_experiments(uri)
-except PodiumError as exc:
-    show_store_error(exc, key="report_store")
-    st.stop()
+uri, experiments = state.page_store()  # read by the shell (app.py), which also drew the title
 names = [e.name for e in experiments]
 if "report_experiments" not in st.session_state:
-    shared = [n for n in st.session_state.get(EXPERIMENTS_KEY, []) if n in names]
+    shared = state.shared_experiments(names)
     newest = [e.name for e in experiments if e.run_count][:1]  # newest activity first, as on Runs
     st.session_state["report_experiments"] = shared or newest
 if "report_filter" not in st.session_state:

@@ -2,35 +2,15 @@
 
 import streamlit as st
 
-from app_pages._common import (
-    EXPERIMENTS_KEY,
-    cached_experiments,
-    cached_runs,
-    known_experiments,
-    refresh_controls,
-    run_columns_config,
-    shown_numbers,
-    runs_progress,
-    show_store_error,
-    store_sidebar,
-    tracking_uri,
-)
+from app_pages import _state as state
+from app_pages._cache import cached_runs
+from app_pages._widgets import known_experiments, refresh_controls, run_columns_config, runs_progress, show_store_error, shown_numbers
 from podium.analysis import run_labels
 from podium.errors import PodiumError
 from podium.filters import CompareQuery
 from podium.runs_table import key_columns, summary
 
-uri = tracking_uri()
-store_sidebar()
-
-st.title("Runs")
-
-try:
-    experiments = cached_experiments(uri)
-except PodiumError as exc:
-    show_store_error(exc, key="runs_store")
-    st.stop()
-
+uri, experiments = state.page_store()  # read by the shell (app.py), which also drew the title
 if not experiments or all(e.run_count == 0 for e in experiments):
     st.info(
         "This store has no runs yet. Seed it with real scikit-learn training runs:\n\n"
@@ -46,7 +26,7 @@ if "runs_experiments" not in st.session_state:
     # The URL's `exp` (as on /compare) first, then the experiments chosen on another page, then
     # the experiment with the newest activity.
     asked = CompareQuery.from_params({"exp": st.query_params.get_all("exp")}, names).experiments
-    shared = [n for n in st.session_state.get(EXPERIMENTS_KEY, []) if n in by_name]
+    shared = state.shared_experiments(by_name)
     st.session_state["runs_experiments"] = (known_experiments(asked, names) or shared
                                             or [next(e.name for e in experiments if e.run_count)])
 top, refresh = st.columns([6, 1.5], vertical_alignment="bottom")
@@ -67,7 +47,7 @@ if st.query_params.get_all("exp") != chosen:  # a copied address opens the same 
 if not chosen:
     st.info("Pick one or more experiments to see their runs.", icon=":material/arrow_upward:")
     st.stop()
-st.session_state[EXPERIMENTS_KEY] = chosen
+state.set_shared_experiments(chosen)
 
 try:
     with st.spinner("Loading runs…", show_time=True), runs_progress(sum(by_name[n].run_count for n in chosen)) as report:

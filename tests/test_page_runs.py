@@ -112,7 +112,7 @@ def test_runs_progress_shows_run_counts(expected, loaded, total, text, value):
     from streamlit.testing.v1 import AppTest
 
     def script(expected, loaded, total):
-        from app_pages._common import runs_progress
+        from app_pages._widgets import runs_progress
 
         report = runs_progress(expected).__enter__()  # left open: the bar stays for the test to read
         report(loaded, total)
