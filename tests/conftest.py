@@ -218,3 +218,17 @@ def champion_with_alias(champion_template, tmp_path):
     uri = champion_store.fresh_copy(uri, tmp_path / "store")
     champion_store.register(uri, ids["tie-old"], alias="champion")
     return uri, ids
+
+
+@pytest.fixture(scope="session")
+def team_server(tmp_path_factory):
+    """MLflow's basic-auth ``mlflow server`` on fresh PostgreSQL databases with the team data
+    written through it (``harness_deploy``), started and seeded once per session. test_team and
+    test_deploy share it: each adds users, grants and a registered model of its own (names no
+    other module uses) and starts its own Podium processes."""
+    import harness_deploy as hd
+
+    with hd.team_backend(tmp_path_factory.mktemp("team-server"), auth_cache_s=600) as backend:
+        hd.seed_team_store(backend)
+        yield backend
+

@@ -2,7 +2,8 @@
 
 - ``team_backend``: two fresh PostgreSQL databases (tracking + auth), MLflow's basic-auth
   ``mlflow server`` on them serving artifacts, with an admin user created from the ini file.
-- ``create_user`` / ``grant``: MLflow's own user and permission API, as an admin runs it.
+- ``create_user`` / ``grant`` / ``create_model``: MLflow's own user, permission and registry API,
+  as an admin runs it.
 - ``seed_team_store``: experiments, runs and logged models written through the server as admin.
 - ``Replica`` / ``replicas``: ``python -m podium serve`` processes (team mode when the CLI has
   ``--auth``), each in its own process group so a kill takes its Streamlit child too.
@@ -63,9 +64,15 @@ class Backend:
 
 
 @contextlib.contextmanager
-def team_backend(base: Path, workers: int = 2) -> Iterator[Backend]:
+def team_backend(base: Path, workers: int = 2, auth_cache_s: int = 0) -> Iterator[Backend]:
     """PostgreSQL tracking + auth databases and ``mlflow server --app-name basic-auth`` on them,
-    configured as deploy/compose.yaml configures it (ini file, shared Flask secret, served artifacts)."""
+    configured as deploy/compose.yaml configures it (ini file, shared Flask secret, served artifacts).
+
+    ``auth_cache_s`` > 0 sets MLflow's own ``auth_cache_ttl_seconds`` (docs/deploy.md names it as
+    the operator's remedy for the password check's cost): a verified username and password pair is
+    not hashed again in that worker for that long. Wrong passwords are checked every time. The
+    tests use it (no test changes a password; every request still carries and needs credentials);
+    the load benchmark does not, so its numbers are those of the shipped ini."""
     base.mkdir(parents=True, exist_ok=True)
     with postgres_database() as tracking_db, postgres_database() as auth_db:
         ini = base / "basic_auth.ini"
@@ -74,7 +81,8 @@ def team_backend(base: Path, workers: int = 2) -> Iterator[Backend]:
                        f"database_uri = {auth_db}\n"
                        f"admin_username = {ADMIN}\n"
                        f"admin_password = {ADMIN_PASSWORD}\n"
-                       "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
+                       "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+                       + (f"auth_cache_ttl_seconds = {auth_cache_s}\n" if auth_cache_s > 0 else ""))
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         cmd = [sys.executable, "-m", "mlflow", "server", "--app-name", "basic-auth",
@@ -107,6 +115,11 @@ def grant(backend: Backend, username: str, resource_type: str, resource_id: str,
     _admin_post(backend, "/api/3.0/mlflow/users/permissions/grant",
                 {"username": username, "resource_type": resource_type, "resource_id": resource_id,
                  "permission": permission})
+
+
+def create_model(backend: Backend, name: str) -> None:
+    """``POST /api/2.0/mlflow/registered-models/create`` as the admin: a model with no version yet."""
+    _admin_post(backend, "/api/2.0/mlflow/registered-models/create", {"name": name})
 
 
 def experiment_id(backend: Backend, name: str) -> str:

@@ -188,26 +188,31 @@ def on_stack(test):
     return pytest.mark.db(pytest.mark.server(pytest.mark.slow(test)))
 
 
-ALICE = ("alice", "alice-password-01")   # READ on team-alpha: compare and report
-BOB = ("bob", "bob-password-0001")       # READ on team-alpha, EDIT on the model: promotes
+# The session's basic-auth server is shared with test_team: this module's users and model have
+# names of their own there (test_team has alice, bob and carol promoting the seeded team-model).
+DANA = ("dana", "dana-password-01")      # READ on team-alpha: compare and report
+ERIN = ("erin", "erin-password-001")     # READ on team-alpha, EDIT on the model: promotes
+MODEL = "deploy-model"                   # registered from no run yet: promoting it is a test's job
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
+def stack(team_server, tmp_path_factory):
+    """The session's basic-auth server with the team data (conftest ``team_server``), this
+    module's users and model, two Podium replicas and nginx in front of them."""
     base = tmp_path_factory.mktemp("team-stack")
-    with h.team_backend(base) as backend:
-        h.seed_team_store(backend)
-        alpha = h.experiment_id(backend, "team-alpha")
-        for user, password in (ALICE, BOB):
-            h.create_user(backend, user, password)
-            h.grant(backend, user, "experiment", alpha, "READ")
-        h.grant(backend, BOB[0], "registered_model", h.MODEL, "EDIT")
-        team = h.team_mode_available()
-        extra = {} if team else {"MLFLOW_TRACKING_USERNAME": h.ADMIN, "MLFLOW_TRACKING_PASSWORD": h.ADMIN_PASSWORD}
-        with h.replicas(backend.url, base, 2, team=team, env_extra=extra) as reps, \
-                h.nginx_proxy([r.upstream for r in reps], base) as proxy:
-            yield {"backend": backend, "replicas": reps, "proxy": proxy, "team": team,
-                   "keys": sticky_keys(proxy, reps)}
+    backend = team_server
+    alpha = h.experiment_id(backend, "team-alpha")
+    h.create_model(backend, MODEL)
+    for user, password in (DANA, ERIN):
+        h.create_user(backend, user, password)
+        h.grant(backend, user, "experiment", alpha, "READ")
+    h.grant(backend, ERIN[0], "registered_model", MODEL, "EDIT")
+    team = h.team_mode_available()
+    extra = {} if team else {"MLFLOW_TRACKING_USERNAME": h.ADMIN, "MLFLOW_TRACKING_PASSWORD": h.ADMIN_PASSWORD}
+    with h.replicas(backend.url, base, 2, team=team, env_extra=extra) as reps, \
+            h.nginx_proxy([r.upstream for r in reps], base) as proxy:
+        yield {"backend": backend, "replicas": reps, "proxy": proxy, "team": team,
+               "keys": sticky_keys(proxy, reps)}
 
 
 def sticky_keys(proxy: h.Proxy, reps: list[h.Replica]) -> dict[str, str]:
@@ -297,9 +302,9 @@ def test_sign_in_compare_select_and_download_both_reports_through_the_proxy(stac
     ctx, page = new_page(browser, proxy, key)
     try:
         page.goto(proxy.url + "/")
-        sign_in(page, stack, *ALICE)
+        sign_in(page, stack, *DANA)
         page.get_by_role("heading", name="Runs").wait_for(timeout=90_000)
-        go(page, "Compare")  # alice may read team-alpha only: Runs opened it, Compare shares it
+        go(page, "Compare")  # dana may read team-alpha only: Runs opened it, Compare shares it
         page.get_by_role("heading", name="Parallel coordinates").wait_for(timeout=90_000)
         page.wait_for_function("document.querySelectorAll('.vega-embed canvas').length >= 2", timeout=60_000)
         grid = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
@@ -355,11 +360,11 @@ def test_sign_in_compare_select_and_download_both_reports_through_the_proxy(stac
 @pytest.mark.browser
 def test_a_user_with_edit_on_the_model_promotes_through_the_proxy(stack, browser):
     backend, proxy = stack["backend"], stack["proxy"]
-    assert h.model_alias(backend, h.MODEL, "champion") is None
+    assert h.model_alias(backend, MODEL, "champion") is None
     ctx, page = new_page(browser, proxy, None)
     try:
         page.goto(proxy.url + "/")
-        sign_in(page, stack, *BOB)
+        sign_in(page, stack, *ERIN)
         page.get_by_role("heading", name="Runs").wait_for(timeout=90_000)
         go(page, "Champion")
         page.get_by_role("heading", name="Promote").wait_for(timeout=120_000)
@@ -370,10 +375,10 @@ def test_a_user_with_edit_on_the_model_promotes_through_the_proxy(stack, browser
         page.screenshot(path=str(SHOTS / "deploy-promoted.png"), full_page=True)
     finally:
         close(ctx, page, "promote")
-    version = h.model_alias(backend, h.MODEL, "champion")
+    version = h.model_alias(backend, MODEL, "champion")
     assert version is not None
     tags = {t["key"]: t["value"] for t in version.get("tags", [])}
-    assert tags.get("podium.promoted_by") == BOB[0]
+    assert tags.get("podium.promoted_by") == ERIN[0]
 
 
 @on_stack
@@ -383,11 +388,11 @@ def test_a_replica_killed_under_an_open_session_the_user_signs_in_again_on_the_o
     backend, proxy = stack["backend"], stack["proxy"]
     victim, survivor = stack["replicas"]
     key = stack["keys"][victim.upstream]
-    before = h.model_alias(backend, h.MODEL, "champion")
+    before = h.model_alias(backend, MODEL, "champion")
     ctx, page = new_page(browser, proxy, key)
     try:
         page.goto(proxy.url + "/?exp=team-alpha")
-        sign_in(page, stack, *BOB)
+        sign_in(page, stack, *ERIN)
         page.get_by_role("heading", name="Runs").wait_for(timeout=90_000)
         page.get_by_text(re.compile(r"^4 runs \(")).first.wait_for(timeout=60_000)
         victim.kill()
@@ -407,7 +412,7 @@ def test_a_replica_killed_under_an_open_session_the_user_signs_in_again_on_the_o
         form.wait_for(timeout=1_000)
         page.get_by_role("button", name="Sign in").wait_for()
         page.screenshot(path=str(SHOTS / "deploy-reconnected.png"), full_page=True)
-        sign_in(page, stack, *BOB)
+        sign_in(page, stack, *ERIN)
         page.get_by_text(re.compile(r"Signed in as")).first.wait_for(timeout=90_000)
         go(page, "Runs")
         page.get_by_text(re.compile(r"^4 runs \(")).first.wait_for(timeout=60_000)
@@ -418,6 +423,6 @@ def test_a_replica_killed_under_an_open_session_the_user_signs_in_again_on_the_o
     finally:
         close(ctx, page, "failover")
     # Nothing saved is lost: the registry is as it was (the promotion of the test above, when run).
-    assert h.model_alias(backend, h.MODEL, "champion") == before
+    assert h.model_alias(backend, MODEL, "champion") == before
     assert survivor.upstream in proxy.upstreams_for(key)
     assert not victim.alive() and survivor.alive()

@@ -25,25 +25,25 @@ PASSWORDS = {"alice": "alice-password-1", "bob": "bob-password-123", "carol": "c
 
 
 @pytest.fixture(scope="module")
-def team(tmp_path_factory):
-    """The basic-auth server with the team data, three users, and one team-mode Podium."""
-    base = tmp_path_factory.mktemp("team")
-    with hd.team_backend(base) as backend:
-        hd.seed_team_store(backend)
-        alpha, beta = (hd.experiment_id(backend, name) for name in hd.EXPERIMENTS)
-        for user, password in PASSWORDS.items():
-            hd.create_user(backend, user, password)
-        hd.grant(backend, "alice", "experiment", alpha, "READ")
-        hd.grant(backend, "bob", "experiment", beta, "EDIT")
-        hd.grant(backend, "bob", "experiment", alpha, "READ")
-        hd.grant(backend, "bob", "registered_model", hd.MODEL, "EDIT")
-        hd.grant(backend, "carol", "experiment", alpha, "READ")
-        hd.grant(backend, "carol", "registered_model", hd.MODEL, "READ")
-        replica = hd.start_replica(backend.url, base, team=True)
-        try:
-            yield backend, replica
-        finally:
-            replica.stop()
+def team(team_server, tmp_path_factory):
+    """The session's basic-auth server with the team data (conftest ``team_server``), three users
+    of this module's own, and one team-mode Podium. The model they promote is the seeded
+    ``hd.MODEL``; test_deploy promotes a model of its own on the same server."""
+    backend = team_server
+    alpha, beta = (hd.experiment_id(backend, name) for name in hd.EXPERIMENTS)
+    for user, password in PASSWORDS.items():
+        hd.create_user(backend, user, password)
+    hd.grant(backend, "alice", "experiment", alpha, "READ")
+    hd.grant(backend, "bob", "experiment", beta, "EDIT")
+    hd.grant(backend, "bob", "experiment", alpha, "READ")
+    hd.grant(backend, "bob", "registered_model", hd.MODEL, "EDIT")
+    hd.grant(backend, "carol", "experiment", alpha, "READ")
+    hd.grant(backend, "carol", "registered_model", hd.MODEL, "READ")
+    replica = hd.start_replica(backend.url, tmp_path_factory.mktemp("team"), team=True)
+    try:
+        yield backend, replica
+    finally:
+        replica.stop()
 
 
 def sign_in(page, url: str, user: str, password: str, path: str = "/") -> None:

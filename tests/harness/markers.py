@@ -30,6 +30,7 @@ FIXTURE_MARKERS = {
     "small_demo_seed": {"slow"},
     "demo_app_url": {"server"},  # streamlit run
     "champion_template": {"slow"},  # runs with logged scikit-learn models
+    "team_server": {"db", "server", "slow"},  # basic-auth mlflow server on PostgreSQL, logged models
 }
 
 #: Source patterns (in a test or one of its fixtures) and the marker each implies.
