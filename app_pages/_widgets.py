@@ -14,7 +14,7 @@ from app_pages._cache import cached_experiments, clear_caches, refresh_runs
 from app_pages._state import REFRESH_NOTE_KEY
 from podium import store
 from podium.errors import PodiumError
-from podium.filters import column_label
+from podium.columns import column_label
 from podium.text import inert
 
 

@@ -2,7 +2,7 @@
 history, diff, which params matter, sweeps, groups.
 
 State lives in URL query parameters (``exp``, ``filter``, ``axes``, ``color``, ``x``, ``y``,
-``runs``; see ``podium.filters.CompareQuery``; plus ``brush`` and ``value``) so a copied URL
+``runs``; see ``podium.permalink.CompareQuery``; plus ``brush`` and ``value``) so a copied URL
 opens the same view, and a saved view (``podium.views``) is that URL's query kept in MLflow.
 """
 
@@ -24,7 +24,9 @@ from podium.text import inert
 from podium import analysis
 from podium import brush as brushing
 from podium.errors import FilterError, PodiumError
-from podium.filters import CompareQuery, RunFilter, column_label, varying_columns
+from podium.columns import column_label, varying_columns
+from podium.filters import RunFilter
+from podium.permalink import CompareQuery
 
 uri, experiments = state.page_store()  # read by the shell (app.py), which also drew the title
 names = [e.name for e in experiments]
@@ -73,7 +75,8 @@ run_filter = RunFilter(good, tuple(statuses), days[0] if len(days) > 0 else None
 runs = run_filter.apply(loaded)
 columns = analysis.chart_columns(runs)
 metrics = [c for c in columns if c.startswith("metrics.")]
-fmt = lambda c: column_label(c, runs.columns) if c else "—"  # noqa: E731
+shown_names = {c: column_label(c, runs.columns) for c in runs.columns}  # each widget's format_func looks them up
+fmt = lambda c: (shown_names.get(c) or column_label(c, runs.columns)) if c else "—"  # noqa: E731
 counts_col, values_col, views_col = st.columns([6, 1.4, 1.1], vertical_alignment="center")
 counts_col.caption(inert(run_filter.describe(len(runs), len(loaded))) + f" · {len(chosen)} experiment{'s' * (len(chosen) > 1)}")
 with views_col:
@@ -92,7 +95,9 @@ brushed = brushing.apply(runs, st.session_state.get(BRUSH_KEY) or {})
 brush_caption(len(runs), len(brushed), fmt)
 
 # --- the model the team ships: marked on the charts, kept in view when the filter leaves it out ---
-labels = analysis.run_labels(loaded)
+from app_pages._compare_parts import run_labels  # noqa: E402  (here: the preamble above is another part's)
+
+labels = run_labels(loaded)  # once per kept frame, not on every rerun
 refs = analysis.reference_labels(cached_champions(uri), loaded, brushed["run_id"])
 if refs:
     r1, r2 = st.columns([4, 1], vertical_alignment="center")
@@ -105,13 +110,13 @@ if refs:
 # --- selection (shared with the Report and Champion pages), table, charts ------------------------
 selected = selection_box(brushed, loaded, labels)
 varying = varying_columns(runs)
-runs_table(brushed, ui_base, selected, summaries)
-axes, color = parallel_section(runs, loaded, columns, metrics, varying, primary, selected, refs, fmt)
+runs_table(brushed, ui_base, selected, summaries, labels)
+axes, color = parallel_section(uri, runs, loaded, columns, metrics, varying, primary, selected, refs, fmt)
 x = y = None
 if brushed.empty:
     st.warning("No run is inside the brushed ranges. Clear the brush, or an axis's range, above.", icon=":material/brush:")
 else:
-    x, y = scatter_section(brushed, loaded, columns, varying, primary, selected, refs, fmt)
+    x, y = scatter_section(uri, brushed, loaded, labels, columns, varying, primary, selected, refs, fmt)
     matrix_section(brushed, columns, metrics, varying, primary, selected, fmt)
 
     st.subheader(f"Selected runs ({len(selected)})")

@@ -19,7 +19,7 @@ from app_pages._widgets import show_store_error
 from podium import analysis
 from podium.config import redact_uri
 from podium.errors import PodiumError
-from podium.filters import mlflow_ui_base
+from podium.links import mlflow_ui_base
 from podium.report import ReportQuery, log_report_to_mlflow
 from podium.report.build import build
 from podium.report.gather import read_extras, select_runs, top_runs

@@ -7,7 +7,7 @@ from app_pages._cache import cached_runs
 from app_pages._widgets import known_experiments, refresh_controls, run_columns_config, runs_progress, show_store_error, shown_numbers
 from podium.analysis import run_labels
 from podium.errors import PodiumError
-from podium.filters import CompareQuery
+from podium.permalink import CompareQuery
 from podium.runs_table import key_columns, summary
 
 uri, experiments = state.page_store()  # read by the shell (app.py), which also drew the title

@@ -184,7 +184,7 @@ def test_metric_direction(name, direction):
 def test_defaults_on_the_awkward_store(sqlite_awkward):
     uri, _ = sqlite_awkward
     df = load_runs(uri, [AWKWARD_EXPERIMENT, SECOND_EXPERIMENT])
-    from podium.filters import varying_columns
+    from podium.columns import varying_columns
 
     varying = varying_columns(df)
     primary = analysis.primary_metric(df)

@@ -1,4 +1,5 @@
-"""RunFilter, varying columns, numeric views, MLflow UI links and permalink state (podium.filters)."""
+"""RunFilter (podium.filters), column labels and the numeric view (podium.columns), MLflow UI links
+(podium.links) and the Compare permalink state (podium.permalink)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ import pandas as pd
 import pytest
 
 from podium.errors import FilterError
-from podium.filters import (
-    LINK_DISPLAY_REGEX, CompareQuery, RunFilter, column_label, mlflow_ui_base, numeric_view, run_links,
-    run_url, varying_columns,
-)
+from podium.columns import column_label, numeric_view, to_float, varying_columns
+from podium.filters import RunFilter
+from podium.links import LINK_DISPLAY_REGEX, mlflow_ui_base, run_links, run_url
+from podium.permalink import CompareQuery
 from podium.store import load_runs
 from stores import AWKWARD_EXPERIMENT, HOSTILE_NAME, SECOND_EXPERIMENT
 
@@ -139,6 +140,38 @@ def test_numeric_view(values, dtype, expected):
         assert out is None
     else:
         np.testing.assert_array_equal(out.to_numpy(), np.array(expected, dtype=float))
+
+
+BIG = np.finfo(float).max
+LENIENT_CASES = [  # strict=False: every value, the ones that do not parse as NaN; never None
+    (["1", "adam", None], object, [1.0, math.nan, math.nan]),
+    (["nan", "1"], object, [math.nan, 1.0]),
+    ([None, None], object, [math.nan, math.nan]),
+    ([1.5, math.nan], float, [1.5, math.nan]),
+    ([True, False], bool, [1.0, 0.0]),
+]
+
+
+@pytest.mark.parametrize("values, dtype, expected", LENIENT_CASES)
+def test_numeric_view_not_strict(values, dtype, expected):
+    out = numeric_view(pd.Series(values, dtype=dtype), strict=False)
+    np.testing.assert_array_equal(out.to_numpy(), np.array(expected, dtype=float))
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_numeric_view_shows_the_sql_stores_infinity_stand_ins_as_infinities(strict):
+    series = pd.Series([BIG, -BIG, 1.0, math.nan])
+    shown = numeric_view(series, strict=strict, infinities=True)
+    np.testing.assert_array_equal(shown.to_numpy(), [math.inf, -math.inf, 1.0, math.nan])
+    np.testing.assert_array_equal(numeric_view(series, strict=strict).to_numpy(), series.to_numpy())  # kept as stored
+
+
+@pytest.mark.parametrize("value, expected", [
+    (0.5, 0.5), (3, 3.0), ("1e-3", 0.001), ("NaN", math.nan), ("Infinity", math.inf), ("-Infinity", -math.inf),
+    (None, math.nan), ("adam", math.nan), ("", math.nan),
+])
+def test_to_float(value, expected):
+    np.testing.assert_equal(to_float(value), expected)
 
 
 @pytest.mark.parametrize("column, columns, expected", [

@@ -8,7 +8,7 @@ import pytest
 import stores
 from podium import views
 from podium.errors import PodiumError
-from podium.filters import CompareQuery
+from podium.permalink import CompareQuery
 
 QUERY = views.query_string({"exp": ["fraud", "houses"], "filter": "metrics.f1 > 0.5 and params.opt = 'adam'",
                             "axes": ["params.lr", "metrics.f1"], "brush": ["metrics.f1:0.5:0.9"], "runs": ["a1", "b2"]})

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from podium.columns import numeric_view
+
 NA_LABEL = "n/a"
 
 _DIRECTIONS = {"max": "max", "maximize": "max", "up": "max", "min": "min", "minimize": "min", "down": "min"}
@@ -58,13 +60,6 @@ def metric_direction(column: str) -> str:
     return "min" if _LOWER_IS_BETTER.search(name) else "max"
 
 
-def numeric_values(series: pd.Series) -> pd.Series:
-    """Values of ``series`` as floats; strings that do not parse as numbers become NaN."""
-    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-        return series.astype(float)
-    return pd.to_numeric(series.astype(object).where(series.notna(), None), errors="coerce").astype(float)
-
-
 def pareto_front(df: pd.DataFrame, x: str, y: str, x_dir: str = "max", y_dir: str = "max") -> pd.DataFrame:
     """The runs of ``df`` that no other run beats on both objectives ``x`` and ``y``.
 
@@ -85,8 +80,8 @@ def pareto_front(df: pd.DataFrame, x: str, y: str, x_dir: str = "max", y_dir: st
     sx, sy = normalize_direction(x_dir), normalize_direction(y_dir)
     if df.empty:
         return df.iloc[0:0]
-    a = numeric_values(df[x]).to_numpy()
-    b = numeric_values(df[y]).to_numpy()
+    a = numeric_view(df[x], strict=False).to_numpy()
+    b = numeric_view(df[y], strict=False).to_numpy()
     # Turn both objectives into "higher is better".
     a = a if sx == "max" else -a
     b = b if sy == "max" else -b
@@ -113,7 +108,7 @@ def pareto_front(df: pd.DataFrame, x: str, y: str, x_dir: str = "max", y_dir: st
         first_group = False
         i = j
     front = df.iloc[sorted(keep)]
-    fx, fy = numeric_values(front[x]), numeric_values(front[y])
+    fx, fy = numeric_view(front[x], strict=False), numeric_view(front[y], strict=False)
     return front.assign(_x=fx.values, _y=fy.values).sort_values(["_x", "_y"], kind="stable").drop(columns=["_x", "_y"])
 
 
@@ -136,7 +131,7 @@ def group_stats(df: pd.DataFrame, by: str, metrics: list[str]) -> pd.DataFrame:
     labels = keys.map(lambda v: NA_LABEL if v is None else str(v))
     work = pd.DataFrame({"_g": labels.values})
     for m in metrics:
-        work[m] = numeric_values(df[m]).values
+        work[m] = numeric_view(df[m], strict=False).values
     grouped = work.groupby("_g", sort=False, dropna=False)
     out = pd.DataFrame({by: list(grouped.groups.keys())})
     out["runs"] = grouped.size().reindex(out[by]).to_numpy()
@@ -237,7 +232,7 @@ def diff_runs(df: pd.DataFrame, run_ids: list[str], baseline: str | None = None,
 
     metric_cols = [c for c in df.columns if c.startswith("metrics.")]
     values = pd.DataFrame(
-        {labels[r]: [float(numeric_values(rows[c]).at[r]) for c in metric_cols] for r in order},
+        {labels[r]: [float(numeric_view(rows[c], strict=False).at[r]) for c in metric_cols] for r in order},
         index=[c.removeprefix("metrics.") for c in metric_cols],
         columns=cols,
         dtype=float,
@@ -261,7 +256,7 @@ def primary_metric(df: pd.DataFrame) -> str | None:
     cands = [c for c in df.columns if c.startswith("metrics.") and not c.startswith("metrics.system/")]
     best, best_key = None, None
     for c in cands:
-        coverage = float(numeric_values(df[c]).notna().mean()) if len(df) else 0.0
+        coverage = float(numeric_view(df[c], strict=False).notna().mean()) if len(df) else 0.0
         if len(df) and coverage == 0:
             continue
         name = c.removeprefix("metrics.").lower()
@@ -325,7 +320,7 @@ def default_scatter(df: pd.DataFrame, primary: str | None, varying_params: list[
     costs = [c for c in metrics if metric_direction(c) == "min"]
     if costs and metrics and _coverage(df, costs[0]) < _coverage(df, metrics[0]):
         costs = []  # a cost metric few runs have would hide most of them
-    numeric_params = [c for c in varying_params if numeric_values(df[c]).notna().sum() == df[c].notna().sum() and df[c].notna().any()]
+    numeric_params = [c for c in varying_params if numeric_view(df[c], strict=False).notna().sum() == df[c].notna().sum() and df[c].notna().any()]
     # Unfinished runs have no duration: an axis without values would fall back to the metric itself.
     durations = ["duration_s"] if "duration_s" in df and df["duration_s"].notna().any() else []
     for choice in (costs, metrics, numeric_params, durations):
@@ -366,7 +361,7 @@ def suggest_log_axes(df: pd.DataFrame, columns: list[str], min_ratio: float = 10
     for c in columns:
         if c not in df:
             continue
-        v = numeric_values(df[c]).to_numpy(dtype=float)
+        v = numeric_view(df[c], strict=False).to_numpy(dtype=float)
         v = v[np.isfinite(v)]
         if v.size >= 2 and (v > 0).all() and np.log10(v.max()) - np.log10(v.min()) >= math.log10(min_ratio):
             out.append(c)
@@ -379,7 +374,7 @@ def default_color_param(df: pd.DataFrame, varying_params: list[str], max_values:
     candidates = []
     for c in informative_params(df, varying_params):
         present = df[c].dropna()
-        if present.empty or numeric_values(present).notna().all():
+        if present.empty or numeric_view(present, strict=False).notna().all():
             continue
         if present.nunique() <= max_values:
             candidates.append(c)

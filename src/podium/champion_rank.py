@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from podium import evidence as ev
+from podium.columns import to_float
 from podium import store
 from podium.errors import NotFoundError, PodiumError
 from podium.search import filter_mask, parse_filter
@@ -358,13 +359,6 @@ def policy_reasons(df: pd.DataFrame, policy: ChampionPolicy, clauses: list[tuple
     return reasons
 
 
-def _float(value) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
 def _start_ns(start) -> float:
     return start.value if isinstance(start, pd.Timestamp) and not pd.isna(start) else -math.inf
 
@@ -553,6 +547,6 @@ def _deltas(policy: ChampionPolicy, challenger: pd.Series, champion: pd.Series |
     first = [n for n in (policy.metric, policy.second_metric) if n]
     order = list(dict.fromkeys(first + sorted(names - set(first))))
     return tuple(
-        MetricDelta(n, _float(challenger.get(f"metrics.{n}")), _float(champion.get(f"metrics.{n}")) if champion is not None else math.nan)
+        MetricDelta(n, to_float(challenger.get(f"metrics.{n}")), to_float(champion.get(f"metrics.{n}")) if champion is not None else math.nan)
         for n in order
     )

@@ -5,23 +5,19 @@ do), so page captions and reports say exactly what was filtered. The filter stri
 own grammar, parsed by MLflow's parser (:mod:`podium.search`); the widget filters (status,
 start-time range, user, tag values) are plain column tests on the loaded frame.
 
-Also here: which columns vary between runs, a numeric view of params, links to the MLflow UI and
-the Compare page's permalink state (URL query parameters).
+Column labels and numbers live in :mod:`podium.columns`, links to the MLflow UI in
+:mod:`podium.links`, the Compare page's URL state in :mod:`podium.permalink`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterable, Mapping
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import numpy as np
 import pandas as pd
 
 from podium import search
-from podium.config import uri_scheme
-from podium.runs_table import varying
 
 
 def _as_utc(value: date | datetime | None, end: bool = False) -> pd.Timestamp | None:
@@ -148,164 +144,7 @@ def _day(value: date | datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else value.isoformat()
 
 
-# --------------------------------------------------------------------------------------------
-# Columns
-
-
-def varying_columns(df: pd.DataFrame, prefixes: Iterable[str] = ("params.",)) -> list[str]:
-    """Columns under ``prefixes`` whose values differ between the runs, a missing value counting
-    as a value of its own. With fewer than two runs nothing varies."""
-    if len(df) < 2:
-        return []
-    out: list[str] = []
-    for prefix in prefixes:
-        out.extend(varying(df, prefix))
-    return out
-
-
-def numeric_view(series: pd.Series) -> pd.Series | None:
-    """The values as floats when every present value is a number, else None.
-
-    Params are strings (``"0.1"``, ``"1e-3"``, ``"inf"``); a param column is numeric when each
-    value that is present parses as a number. Missing values stay NaN. A column with no present
-    values is not numeric (there is nothing to plot on a scale).
-    """
-    if pd.api.types.is_bool_dtype(series):
-        return None
-    if pd.api.types.is_numeric_dtype(series):
-        return series.astype(float)
-    present = series.notna()
-    if not present.any():
-        return None
-    text = series[present].astype(str).str.strip()
-    values = pd.to_numeric(text, errors="coerce")
-    # "nan" parses but would hide a typo-like value; only real numbers and ±inf count.
-    if values.isna().any():
-        return None
-    out = pd.Series(np.nan, index=series.index, dtype=float)
-    out[present] = values.astype(float)
-    return out
-
-
-def column_label(column: str, columns: Iterable[str] = ()) -> str:
-    """A short label for a column (``metrics.f1`` -> ``f1``), keeping the prefix when the short
-    name is ambiguous among ``columns`` (a param and a metric both called ``lr``)."""
-    if "." not in column or not column.startswith(("metrics.", "params.", "tags.")):
-        return column
-    short = column.split(".", 1)[1]
-    clash = [c for c in columns if c != column and c.startswith(("metrics.", "params.", "tags."))
-             and c.split(".", 1)[1] == short]
-    return column if clash else short
-
-
-# --------------------------------------------------------------------------------------------
-# Links to the MLflow UI
-
-# LinkColumn's display_text regex: shows the run name carried in the link's query (decoded).
-LINK_DISPLAY_REGEX = r"[?&]run=([^&]*)$"
-
-
-def mlflow_ui_base(tracking_uri: str, setting: str | None = None) -> str | None:
-    """The MLflow UI's address: ``setting`` when given, else the tracking server's address for an
-    ``http(s)`` store; None when not known (a database or file store and no setting).
-
-    User info (``user:password@``) is removed, so a link never carries a password.
-    """
-    for candidate in (setting, tracking_uri if uri_scheme(tracking_uri or "") in ("http", "https") else None):
-        if not candidate or not candidate.strip():
-            continue
-        parts = urlsplit(candidate.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            continue
-        host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-        netloc = host + (f":{parts.port}" if parts.port else "")
-        return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
-    return None
-
-
-def run_url(base: str, experiment_id: str, run_id: str) -> str:
-    """The run's page in the MLflow UI: ``{base}/#/experiments/{experiment_id}/runs/{run_id}``."""
-    return f"{base.rstrip('/')}/#/experiments/{quote(str(experiment_id), safe='')}/runs/{quote(str(run_id), safe='')}"
-
-
-def run_links(df: pd.DataFrame, base: str) -> pd.Series:
-    """Per run, its MLflow UI URL with the run name appended as ``?run=`` (URL-encoded), so a
-    table's link column can show the name as plain text via :data:`LINK_DISPLAY_REGEX`."""
-    names = df["run_name"].astype(object).where(df["run_name"].notna(), None)
-    out = [
-        run_url(base, e, r) + "?run=" + quote(n if isinstance(n, str) and n else r[:8], safe="")
-        for e, r, n in zip(df["experiment_id"].astype(str), df["run_id"].astype(str), names)
-    ]
-    return pd.Series(out, index=df.index, dtype=object)
-
-
-# --------------------------------------------------------------------------------------------
-# Permalinks: the Compare page's state in URL query parameters
-
-
-@dataclass(frozen=True)
-class CompareQuery:
-    """The Compare page's shareable state. Query parameter names are an interface; keep them.
-
-    ``exp`` experiment names (repeated or comma-separated), ``filter`` an MLflow filter string,
-    ``axes`` parallel-coordinates axes, ``color`` the colour metric, ``x``/``y`` scatter axes,
-    ``runs`` selected run ids.
-    """
-
-    experiments: tuple[str, ...] = ()
-    filter_string: str = ""
-    axes: tuple[str, ...] = ()
-    color: str = ""
-    x: str = ""
-    y: str = ""
-    runs: tuple[str, ...] = ()
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, list[str] | str], known_experiments: Iterable[str] = ()) -> "CompareQuery":
-        """Read the state from query parameters (``{name: [values]}`` as ``st.query_params.to_dict``
-        or ``get_all`` give them). An experiment name that itself holds a comma is kept whole
-        when it is a known experiment."""
-        known = set(known_experiments)
-
-        def values(name: str) -> list[str]:
-            raw = params.get(name, [])
-            return [raw] if isinstance(raw, str) else list(raw)
-
-        def split(name: str, keep_whole: set[str] = frozenset()) -> tuple[str, ...]:
-            out: list[str] = []
-            for v in values(name):
-                if v in keep_whole:
-                    out.append(v)
-                else:
-                    out.extend(p.strip() for p in v.split(",") if p.strip())
-            return tuple(dict.fromkeys(out))
-
-        def one(name: str) -> str:
-            vs = values(name)
-            return vs[-1] if vs else ""
-
-        return cls(
-            experiments=split("exp", known),
-            filter_string=one("filter"),
-            axes=split("axes"),
-            color=one("color"),
-            x=one("x"),
-            y=one("y"),
-            runs=split("runs"),
-        )
-
-    def to_params(self) -> dict[str, list[str] | str]:
-        """Query parameters for this state; lists become repeated parameters, empty ones are left out."""
-        out: dict[str, list[str] | str] = {}
-        if self.experiments:
-            out["exp"] = list(self.experiments)
-        if self.filter_string:
-            out["filter"] = self.filter_string
-        if self.axes:
-            out["axes"] = list(self.axes)
-        for name in ("color", "x", "y"):
-            if getattr(self, name):
-                out[name] = getattr(self, name)
-        if self.runs:
-            out["runs"] = list(self.runs)
-        return out
+# Moved out; these names are re-exported until the Compare modules import them from their new homes.
+from podium.columns import column_label, numeric_view, varying_columns  # noqa: E402,F401
+from podium.links import LINK_DISPLAY_REGEX, mlflow_ui_base, run_links, run_url  # noqa: E402,F401
+from podium.permalink import CompareQuery  # noqa: E402,F401

@@ -14,6 +14,8 @@ import sys
 import numpy as np
 import pandas as pd
 
+from podium.columns import numeric_view
+
 #: Fewer runs with a value for the metric than this and no forest is fitted.
 MIN_RUNS = 8
 #: More runs than this are sampled (seeded) so the page stays fast.
@@ -22,9 +24,7 @@ COLUMNS = ["param", "importance", "std", "correlation", "best_value", "kind", "d
 
 
 def _finite(series: pd.Series) -> pd.Series:
-    from podium.analysis import numeric_values
-
-    v = numeric_values(series)
+    v = numeric_view(series, strict=False)
     return v.where(np.isfinite(v) & (v.abs() < sys.float_info.max))
 
 
@@ -33,10 +33,8 @@ def _encode(series: pd.Series) -> tuple[np.ndarray, str, pd.Series | None]:
 
     Numbers stay numbers with a missing value placed below every present one; anything else is
     a category code (sorted values, missing as ``-1``)."""
-    from podium.analysis import numeric_values
-
     present = series.notna()
-    nums = numeric_values(series)
+    nums = numeric_view(series, strict=False)
     if present.any() and nums[present].notna().all():
         v = nums.to_numpy(dtype=float)
         v = np.clip(v, -1e300, 1e300)

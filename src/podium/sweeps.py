@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from podium.columns import numeric_view
+
 PARENT = "tags.mlflow.parentRunId"
 
 
@@ -54,9 +56,7 @@ def children(df: pd.DataFrame, parent_id: str) -> pd.DataFrame:
 
 
 def _values(df: pd.DataFrame, metric: str) -> pd.Series:
-    from podium.analysis import numeric_values
-
-    v = numeric_values(df[metric]) if metric in df else pd.Series(np.nan, index=df.index)
+    v = numeric_view(df[metric], strict=False) if metric in df else pd.Series(np.nan, index=df.index)
     return v.where(np.isfinite(v) & (v.abs() < sys.float_info.max))
 
 

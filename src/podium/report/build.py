@@ -27,7 +27,9 @@ from podium import __version__, ranking, store
 from podium.analysis import default_axes, default_scatter, normalize_direction, reference_labels
 from podium.config import redact_uri
 from podium.errors import NotFoundError, PodiumError
-from podium.filters import RunFilter, mlflow_ui_base, run_url, varying_columns
+from podium.columns import varying_columns
+from podium.filters import RunFilter
+from podium.links import mlflow_ui_base, run_url
 from podium.report import chartdata
 from podium.report.gather import Extras, ReportQuery, read_extras, select_runs, top_runs
 from podium.report.safe import visible
@@ -265,7 +267,7 @@ def build(
         extras: The champion and records :func:`podium.report.gather.read_extras` read.
         experiments: The experiments' names, as the report names them.
         store_label: The store, redacted (:func:`podium.config.redact_uri`).
-        ui_base: The MLflow UI's address for links (:func:`podium.filters.mlflow_ui_base`), if any.
+        ui_base: The MLflow UI's address for links (:func:`podium.links.mlflow_ui_base`), if any.
         now: The generation time.
 
     Raises:

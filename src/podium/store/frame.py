@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from podium.columns import to_float
 from podium.config import uri_scheme
 
 # Columns every runs frame has, in this order, before the metrics/params/tags columns.
@@ -44,11 +45,6 @@ def with_backend(df: pd.DataFrame, uri: str) -> pd.DataFrame:
     if scheme in search.BACKENDS:
         df.attrs[search.BACKEND_ATTR] = scheme
     return df
-
-
-def _float(value) -> float:
-    # Protobuf JSON writes NaN and infinities as the strings "NaN", "Infinity", "-Infinity".
-    return value if isinstance(value, float) else float(value)
 
 
 def _int_or_none(value):
@@ -85,7 +81,7 @@ def json_runs_to_frame(runs: list[dict], experiment_names: dict[str, str]) -> pd
                 if column is None:
                     column = columns[name] = [null] * n
                 if prefix == "metrics.":
-                    value = _float(item.get("value", 0.0))
+                    value = to_float(item.get("value", 0.0))
                     if value != value:
                         nan_runs.setdefault(name, []).append(run_id)
                 else:

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from podium.columns import to_float
 from podium.errors import FilterError, NotFoundError, PermissionDeniedError, StoreError
 from podium.store._connect import CONNECT_TIMEOUT, READ_TIMEOUT, check_http, http_session, store_message
 from podium.store.backends.base import Backend
@@ -210,7 +211,7 @@ class RestBackend(Backend):
     def metric_history(self, run_ids, key):
         def one(run_id):
             points = self._pages("GET", "metrics/get-history", "metrics", {"run_id": run_id, "metric_key": key, "max_results": 25000})
-            return [(run_id, m["key"], int(m.get("step", 0)), _int(m.get("timestamp")), _float(m.get("value", 0.0))) for m in points]
+            return [(run_id, m["key"], int(m.get("step", 0)), _int(m.get("timestamp")), to_float(m.get("value", 0.0))) for m in points]
 
         with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
             return [row for rows in pool.map(one, list(run_ids)) for row in rows]
@@ -388,8 +389,3 @@ def _fetch_offset_pages(fetch, start: int, on_page) -> None:
 
 def _int(value):
     return None if value is None else int(value)
-
-
-def _float(value) -> float:
-    # Protobuf JSON writes NaN and infinities as the strings "NaN", "Infinity", "-Infinity".
-    return value if isinstance(value, float) else float(value)
