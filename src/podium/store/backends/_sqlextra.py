@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from podium.store.backends._tables import (
     _CHUNK,
     _has_table,
+    NoStoreError,
     _meta,
-    engine,
-    has_mlflow_tables,
+    connected,
     latest_metrics,
     runs,
 )
@@ -58,26 +58,6 @@ logged_models = sa.Table(
 alembic_version = sa.Table("alembic_version", _meta, sa.Column("version_num", sa.String))
 
 
-class NoStoreError(LookupError):
-    """The URI names no MLflow store (a missing SQLite file, a database without MLflow's tables)."""
-
-
-def _connected(uri: str):
-    """A connection to an MLflow database.
-
-    Raises:
-        NoStoreError: ``uri`` holds no MLflow store.
-    """
-    eng = engine(uri)
-    if eng is None:
-        raise NoStoreError(uri)
-    conn = eng.connect()
-    if not has_mlflow_tables(conn):
-        conn.close()
-        raise NoStoreError(uri)
-    return conn
-
-
 def _by_chunks(conn, run_ids: list[str], statement) -> list:
     """Rows of ``statement(chunk)`` for every chunk of ``run_ids`` (an IN list stays below the
     databases' bound-parameter limits)."""
@@ -90,13 +70,12 @@ def _by_chunks(conn, run_ids: list[str], statement) -> list:
 def read_schema_revision(uri: str) -> str | None:
     """The database's alembic revision (None when it has none)."""
     try:
-        conn = _connected(uri)
+        with connected(uri) as conn:
+            if not _has_table(conn, "alembic_version"):
+                return None
+            return conn.execute(sa.select(alembic_version.c.version_num)).scalar()
     except NoStoreError:
         return None
-    with conn:
-        if not _has_table(conn, "alembic_version"):
-            return None
-        return conn.execute(sa.select(alembic_version.c.version_num)).scalar()
 
 
 def mlflow_head_revision() -> str:
@@ -116,7 +95,7 @@ def read_metric_history(uri: str, run_ids: list[str], key: str) -> list[tuple]:
     """``(run_id, key, step, timestamp, value)`` of every logged value of ``key`` (NaN restored)."""
     if not run_ids:
         return []
-    with _connected(uri) as conn:
+    with connected(uri) as conn:
         rows = _by_chunks(conn, run_ids, lambda chunk: sa.select(
             metrics.c.run_uuid, metrics.c.key, metrics.c.step, metrics.c.timestamp, metrics.c.value, metrics.c.is_nan,
         ).where(metrics.c.run_uuid.in_(chunk), metrics.c.key == key))
@@ -131,10 +110,9 @@ def read_metric_summaries(uri: str, run_ids: list[str], keys: list[str]) -> list
     """
     if not run_ids or not keys:
         return []
-    conn = _connected(uri)
     out = []
     part = (metrics.c.run_uuid, metrics.c.key)
-    with conn:
+    with connected(uri) as conn:
         for start in range(0, len(run_ids), _CHUNK):
             chunk = list(run_ids[start:start + _CHUNK])
             ranked = (
@@ -168,7 +146,7 @@ def read_latest_metrics(uri: str, run_ids: list[str], keys: list[str]) -> list[t
     """``(run_id, key, value)`` from MLflow's ``latest_metrics`` (what the UI shows as the value)."""
     if not run_ids or not keys:
         return []
-    with _connected(uri) as conn:
+    with connected(uri) as conn:
         rows = _by_chunks(conn, run_ids, lambda chunk: sa.select(
             latest_metrics.c.run_uuid, latest_metrics.c.key, latest_metrics.c.value, latest_metrics.c.is_nan,
         ).where(latest_metrics.c.run_uuid.in_(chunk), latest_metrics.c.key.in_(list(keys))))
@@ -176,8 +154,7 @@ def read_latest_metrics(uri: str, run_ids: list[str], keys: list[str]) -> list[t
 
 
 def read_experiment_tags(uri: str, experiment_id: str) -> dict[str, str]:
-    conn = _connected(uri)
-    with conn:
+    with connected(uri) as conn:
         if not _has_table(conn, "experiment_tags"):
             return {}
         rows = conn.execute(
@@ -191,8 +168,7 @@ def read_registered_models(uri: str, name: str | None = None) -> list[tuple[str,
 
     Empty when the database has no registry tables (a tracking-only schema).
     """
-    conn = _connected(uri)
-    with conn:
+    with connected(uri) as conn:
         if not _has_table(conn, "registered_models"):
             return []
         stmt = sa.select(registered_models.c.name).order_by(registered_models.c.name)
@@ -213,8 +189,7 @@ def read_registered_models(uri: str, name: str | None = None) -> list[tuple[str,
 def read_model_versions(uri: str, name: str, version: int | None = None) -> list[dict[str, Any]]:
     """Versions of registered model ``name`` (or one): dicts with ``version, run_id, source,
     status, stage, created`` (ms) and ``tags``."""
-    conn = _connected(uri)
-    with conn:
+    with connected(uri) as conn:
         if not _has_table(conn, "model_versions"):
             return []
         stmt = sa.select(
@@ -245,8 +220,7 @@ _LOGGED_MODEL_STATUS = {0: "UNSPECIFIED", 1: "PENDING", 2: "READY", 3: "FAILED"}
 def read_logged_models(uri: str, experiment_ids: list[str] | None = None, model_id: str | None = None) -> list[dict[str, Any]]:
     """MLflow 3 logged models (none before 3.0): dicts with ``model_id, name, source_run_id,
     status`` (READY, PENDING, FAILED), ``created`` (ms) and ``artifact_location``."""
-    conn = _connected(uri)
-    with conn:
+    with connected(uri) as conn:
         if not _has_table(conn, "logged_models"):
             return []
         stmt = sa.select(
@@ -269,7 +243,7 @@ def read_run_infos(uri: str, run_ids: list[str]) -> dict[str, tuple[str, str]]:
     """``{run_id: (experiment_id, artifact_uri)}`` for the runs that exist (any lifecycle)."""
     if not run_ids:
         return {}
-    with _connected(uri) as conn:
+    with connected(uri) as conn:
         rows = _by_chunks(conn, run_ids, lambda chunk: sa.select(
             runs.c.run_uuid, runs.c.experiment_id, runs.c.artifact_uri).where(runs.c.run_uuid.in_(chunk)))
     return {rid: (str(exp), art) for rid, exp, art in rows}

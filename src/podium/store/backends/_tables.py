@@ -9,7 +9,7 @@ It never writes. MLflow's ``SqlAlchemyStore`` creates a missing SQLite file and 
 migrates tables on an empty database; this module does neither: a SQLite file is opened in
 SQLite's read-only mode (``mode=ro``), PostgreSQL and MySQL connections open every transaction
 read-only, a missing file or a database without MLflow's tables is reported as
-:data:`NO_STORE`, and only ``SELECT`` statements are sent. Schemas of every MLflow generation
+:class:`NoStoreError`, and only ``SELECT`` statements are sent. Schemas of every MLflow generation
 (1.x to 3.x) are read: a column or table an older schema lacks reads as missing.
 
 Values come out exactly as MLflow's ``SqlRun.to_mlflow_entity`` makes them: a NaN metric
@@ -19,11 +19,12 @@ falls back to the ``mlflow.runName`` tag.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import unquote
 
 import numpy as np
@@ -31,9 +32,6 @@ import pandas as pd
 import sqlalchemy as sa
 
 from podium.store.refresh import plain_id
-
-# Returned instead of rows when the URI names no MLflow store (missing file, no MLflow tables).
-NO_STORE = None
 
 _engines: dict[str, sa.engine.Engine] = {}
 _MAX_ENGINES = 8
@@ -99,7 +97,7 @@ def engine(uri: str) -> sa.engine.Engine | None:
         if uri.lower().startswith("sqlite"):
             path = _sqlite_path(uri)
             if path is None or not os.path.isfile(path):
-                return NO_STORE
+                return None
             # SQLite's own read-only mode: it cannot create the file or write to it.
             url = "sqlite:///file:" + os.path.abspath(path).replace("?", "%3f").replace("#", "%23") + "?mode=ro&uri=true"
             eng = sa.create_engine(url)
@@ -129,6 +127,26 @@ def has_mlflow_tables(conn: sa.Connection) -> bool:
 # migration, which a restart of the app follows).
 _schema: dict[tuple[int, str], frozenset[str] | None] = {}
 
+
+
+class NoStoreError(LookupError):
+    """The URI names no MLflow store (a missing SQLite file, a database without MLflow's tables)."""
+
+
+@contextlib.contextmanager
+def connected(uri: str) -> Iterator[sa.Connection]:
+    """A read-only connection to the MLflow database at ``uri``, closed after.
+
+    Raises:
+        NoStoreError: ``uri`` holds no MLflow store (nothing is ever created).
+    """
+    eng = engine(uri)
+    if eng is None:
+        raise NoStoreError(uri)
+    with eng.connect() as conn:
+        if not has_mlflow_tables(conn):
+            raise NoStoreError(uri)
+        yield conn
 
 def _table_columns(conn: sa.Connection, table: str) -> frozenset[str] | None:
     key = (id(conn.engine), table)
@@ -160,33 +178,23 @@ def _stages(include_deleted: bool) -> list[str]:
     return ["active", "deleted"] if include_deleted else ["active"]
 
 
-def read_experiment_names(uri: str) -> list[tuple[str, str]] | None:
+def read_experiment_names(uri: str) -> list[tuple[str, str]]:
     """``(id, name)`` of every experiment, deleted ones included, in MLflow's order."""
-    eng = engine(uri)
-    if eng is None:
-        return NO_STORE
-    with eng.connect() as conn:
-        if not has_mlflow_tables(conn):
-            return NO_STORE
+    with connected(uri) as conn:
         rows = conn.execute(
             sa.select(experiments.c.experiment_id, experiments.c.name).order_by(*_experiment_order(conn))
         ).all()
     return [(str(r[0]), r[1]) for r in rows]
 
 
-def read_experiments(uri: str, include_deleted: bool) -> list[dict[str, Any]] | None:
+def read_experiments(uri: str, include_deleted: bool) -> list[dict[str, Any]]:
     """Experiments with their active-run count and latest run start, in MLflow's order.
 
     Returns:
         Dicts with ``id, name, lifecycle_stage, creation_time, last_update_time, run_count,
-        last_start``; :data:`NO_STORE` when ``uri`` holds no MLflow store.
+        last_start``; Raises :class:`NoStoreError` when ``uri`` holds no MLflow store.
     """
-    eng = engine(uri)
-    if eng is None:
-        return NO_STORE
-    with eng.connect() as conn:
-        if not has_mlflow_tables(conn):
-            return NO_STORE
+    with connected(uri) as conn:
         counts = (
             sa.select(runs.c.experiment_id, sa.func.count().label("n"), sa.func.max(runs.c.start_time).label("last"))
             .where(runs.c.lifecycle_stage == "active")
@@ -213,18 +221,13 @@ def read_experiments(uri: str, include_deleted: bool) -> list[dict[str, Any]] | 
     ]
 
 
-def read_run_states(uri: str, experiment_ids: list[str], include_deleted: bool) -> list[tuple] | None:
+def read_run_states(uri: str, experiment_ids: list[str], include_deleted: bool) -> list[tuple]:
     """``(run_uuid, status, start_time, end_time)`` of every run of ``experiment_ids``.
 
     One read of the ``runs`` table alone (no params, metrics or tags): what an incremental
-    refresh compares with the frame it already has. :data:`NO_STORE` when ``uri`` holds no store.
+    refresh compares with the frame it already has. Raises :class:`NoStoreError` when ``uri`` holds no store.
     """
-    eng = engine(uri)
-    if eng is None:
-        return NO_STORE
-    with eng.connect() as conn:
-        if not has_mlflow_tables(conn):
-            return NO_STORE
+    with connected(uri) as conn:
         return _fetch(conn, sa.select(runs.c.run_uuid, runs.c.status, runs.c.start_time, runs.c.end_time).where(
             _runs_where([int(e) for e in experiment_ids], include_deleted)))
 
@@ -240,15 +243,13 @@ def _runs_where(exp_ids: list[int], include_deleted: bool, run_ids: list[str] | 
     return where
 
 
-
-
 def read_runs(
     uri: str,
     experiment_ids: list[str],
     include_deleted: bool,
     run_ids: list[str] | None = None,
     on_count=None,
-) -> tuple[dict[str, Any], dict[str, list[str]]] | None:
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """The runs of ``experiment_ids`` as columns for a runs frame.
 
     Args:
@@ -261,15 +262,10 @@ def read_runs(
         start_time, end_time, user_id, artifact_uri`` and every ``metrics.*``/``params.*``/
         ``tags.*`` to an array (NaN for a missing metric, None for a missing param or tag);
         ``nan_runs`` maps a metrics column to the runs that logged NaN for it.
-        :data:`NO_STORE` when ``uri`` holds no MLflow store.
+        Raises :class:`NoStoreError` when ``uri`` holds no MLflow store.
     """
-    eng = engine(uri)
-    if eng is None:
-        return NO_STORE
     where = _runs_where([int(e) for e in experiment_ids], include_deleted, run_ids)
-    with eng.connect() as conn:
-        if not has_mlflow_tables(conn):
-            return NO_STORE
+    with connected(uri) as conn:
         info = _fetch(conn, sa.select(
             runs.c.run_uuid, runs.c.name, runs.c.experiment_id, runs.c.user_id, runs.c.status,
             runs.c.start_time, runs.c.end_time, runs.c.artifact_uri,
@@ -295,7 +291,7 @@ def read_runs(
     def on_own_connection(task):
         # The three reads run in parallel, each on its own pooled connection: the drivers
         # release the GIL while the database works.
-        with eng.connect() as c:
+        with conn.engine.connect() as c:
             return task(c)
 
     nan_runs: dict[str, list[str]] = {}

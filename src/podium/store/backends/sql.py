@@ -50,22 +50,20 @@ class SqlBackend(ClientWrites, Backend):
         try:
             with super().errors():
                 yield
-        except _sqlextra.NoStoreError:
+        except _tables.NoStoreError:
             raise self._no_store() from None
-
-    def _found(self, rows):
-        """``rows``, or a clear error when the URI holds no MLflow store (never created)."""
-        if rows is _tables.NO_STORE:
-            raise self._no_store()
-        return rows
 
     def exists(self) -> bool:
         with self.errors():
-            return _tables.read_experiment_names(self.uri) is not _tables.NO_STORE
+            try:
+                _tables.read_experiment_names(self.uri)
+            except _tables.NoStoreError:
+                return False
+        return True
 
     def experiments(self, include_deleted: bool) -> list[Experiment]:
         with self.errors():
-            rows = self._found(_tables.read_experiments(self.uri, include_deleted))
+            rows = _tables.read_experiments(self.uri, include_deleted)
         return newest_first([
             Experiment(r["id"], r["name"], r["run_count"], last_activity(r["last_start"], r["last_update_time"], r["creation_time"]),
                        r["lifecycle_stage"])
@@ -74,7 +72,7 @@ class SqlBackend(ClientWrites, Backend):
 
     def experiment_names(self) -> list[tuple[str, str]]:
         with self.errors():
-            return self._found(_tables.read_experiment_names(self.uri))
+            return _tables.read_experiment_names(self.uri)
 
     def search(self, names, filter_string, include_deleted, progress: Progress | None = None, run_ids=None) -> pd.DataFrame:
         """The runs frame from MLflow's tables; only ``run_ids`` when given (an incremental refresh)."""
@@ -82,7 +80,7 @@ class SqlBackend(ClientWrites, Backend):
 
         on_count = None if progress is None else (lambda n: progress(0, n))
         with self.errors():
-            result = self._found(_tables.read_runs(self.uri, list(names), include_deleted, run_ids=run_ids, on_count=on_count))
+            result = _tables.read_runs(self.uri, list(names), include_deleted, run_ids=run_ids, on_count=on_count)
         columns, nan_runs = result
         if not columns:
             return with_backend(empty_runs_frame(), self.uri)
