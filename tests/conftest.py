@@ -66,9 +66,9 @@ class StoreKinds:
         if kind == "sqlite":
             uri = stores.fresh_sqlite(self.base / f"{self.name}.db")
         elif kind == "postgresql":
-            uri = self.stack.enter_context(stores.postgres_database())
+            uri = self.stack.enter_context(stores.postgres_database(migrated=True))
         elif kind == "mysql":
-            uri = self.stack.enter_context(stores.mysql_database())
+            uri = self.stack.enter_context(stores.mysql_database(migrated=True))
         elif kind == "http":
             backend = stores.fresh_sqlite(self.base / f"{self.name}-server.db")
             uri = self.stack.enter_context(stores.mlflow_server(backend, self.base / "server-artifacts"))

@@ -74,7 +74,7 @@ def team_backend(base: Path, workers: int = 2, auth_cache_s: int = 0) -> Iterato
     tests use it (no test changes a password; every request still carries and needs credentials);
     the load benchmark does not, so its numbers are those of the shipped ini."""
     base.mkdir(parents=True, exist_ok=True)
-    with postgres_database() as tracking_db, postgres_database() as auth_db:
+    with postgres_database(migrated=True) as tracking_db, postgres_database() as auth_db:
         ini = base / "basic_auth.ini"
         ini.write_text("[mlflow]\n"
                        "default_permission = NO_PERMISSIONS\n"

@@ -346,7 +346,7 @@ def test_ranking_and_promotion_on_database_backends(template, backend, tmp_path)
     policy = ch.ChampionPolicy("f1", constraints=f"{LATENCY} and {FINISHED}", second_metric="auc")
     sqlite_uri, sqlite_ids = template
     expected = labels(sqlite_ids, ranked(sqlite_uri, policy).candidates_frame()["run_id"])
-    database = stores.postgres_database() if backend == "postgresql" else stores.mysql_database()
+    database = stores.postgres_database(migrated=True) if backend == "postgresql" else stores.mysql_database(migrated=True)
     with database as uri:
         uri, ids = cs.build(tmp_path, uri)
         assert labels(ids, ranked(uri, policy).candidates_frame()["run_id"]) == expected

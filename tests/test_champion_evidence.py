@@ -328,7 +328,7 @@ def test_repeats_aggregate_and_rollback_on_other_backends(seeds, tmp_path, backe
         ids = seeds[1]
         context = stores.mlflow_server(db_uri, tmp_path / "server-artifacts")
     else:
-        context = stores.postgres_database() if backend == "postgresql" else stores.mysql_database()
+        context = stores.postgres_database(migrated=True) if backend == "postgresql" else stores.mysql_database(migrated=True)
     with context as uri:
         if backend != "server":
             uri, ids = cs.build_seeds(tmp_path, uri)

@@ -152,10 +152,10 @@ def writable_store(kind: str, tmp_path):
     if kind == "sqlite":
         yield stores.fresh_sqlite(tmp_path / "mlflow.db")
     elif kind == "postgresql":
-        with stores.postgres_database() as uri:
+        with stores.postgres_database(migrated=True) as uri:
             yield uri
     elif kind == "mysql":
-        with stores.mysql_database() as uri:
+        with stores.mysql_database(migrated=True) as uri:
             yield uri
     elif kind == "http":
         with stores.mlflow_server(f"sqlite:///{tmp_path / 'server.db'}", tmp_path / "artifacts") as uri:
