@@ -2,13 +2,23 @@
 
 Widgets only; the charts are :mod:`podium.charts` / :mod:`podium.insight_charts` specs and the
 brush is :mod:`podium.brush`.
+
+The parallel coordinates and the scatter are built once per input (a digest of the columns they
+draw, the axes and options; shared by sessions, keyed by the store) and sent as Vega-Lite dicts
+whose data are named frames. The selected runs are a layer of their own: selecting a run, or any
+other widget, reruns the page without building either chart again, and the browser receives the
+same large datasets (it redraws nothing but the selection layer).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+
+import pandas as pd
 import streamlit as st
 
-from app_pages._compare_parts import BRUSH_KEY, keep_valid
+from app_pages._compare_parts import BRUSH_KEY, frame_token, keep_valid, label_token
 from podium import analysis, charts, insight_charts
 from podium import brush as brushing
 from podium.text import inert
@@ -42,6 +52,28 @@ def _take_brush_event(layouts) -> None:
         st.rerun()
 
 
+def _key(uri, runs: pd.DataFrame, columns, loaded: pd.DataFrame, refs: dict, *options) -> str:
+    """What a chart is built from: the store, the drawn columns of ``runs``, the reference runs'
+    rows (they may lie outside the filter) and the options."""
+    ref_rows = loaded[loaded["run_id"].isin(set(refs))] if refs else loaded.iloc[:0]
+    parts = (str(uri), frame_token(runs, columns), frame_token(ref_rows, columns), sorted(refs.items()), options)
+    return hashlib.sha1(repr(parts).encode()).hexdigest()
+
+
+@st.cache_resource(max_entries=12, ttl=600, show_spinner=False)
+def _parallel(key: str, _runs: pd.DataFrame, _loaded: pd.DataFrame, _options: dict) -> tuple[charts.ChartResult, dict]:
+    """The parallel coordinates without a selection and its spec (never changed: shared by sessions)."""
+    pc = charts.parallel_coordinates(_runs, reference_runs=_loaded, brushable=True, **_options)
+    return pc, pc.spec()
+
+
+@st.cache_resource(max_entries=12, ttl=600, show_spinner=False)
+def _scatter(key: str, _runs: pd.DataFrame, _loaded: pd.DataFrame, _labels: pd.Series, _options: dict) -> tuple[charts.ChartResult, dict]:
+    """The scatter without a selection and its spec (never changed: shared by sessions)."""
+    sc = charts.scatter(_runs, reference_runs=_loaded, labels=_labels, **_options)
+    return sc, sc.spec()
+
+
 def brush_caption(runs_before: int, runs_after: int, fmt) -> None:
     """The brush as filter text, with buttons to clear it."""
     b = st.session_state.get(BRUSH_KEY) or {}
@@ -52,25 +84,26 @@ def brush_caption(runs_before: int, runs_after: int, fmt) -> None:
     c2.button("Clear brush", key="compare_clear_brush", icon=":material/ink_eraser:", on_click=clear_brush)
 
 
-def parallel_section(runs, loaded, columns, metrics, varying, primary, selected, refs, fmt) -> tuple[list[str], str | None]:
+def parallel_section(uri, runs, loaded, columns, metrics, varying, primary, selected, refs, fmt) -> tuple[list[str], str | None]:
     """Parallel coordinates over the filtered runs; dragging a box on an axis brushes it."""
     st.subheader("Parallel coordinates")
-    keep_valid("compare_axes", columns, analysis.default_axes(runs, varying, primary))
+    keep_valid("compare_axes", columns, lambda: analysis.default_axes(runs, varying, primary))
     keep_valid("compare_color", metrics, primary)
     a1, a2, a3 = st.columns([5, 2, 2])
     axes = a1.multiselect("Axes", columns, key="compare_axes", persist_state="session", format_func=fmt)
     color = a2.selectbox("Colour by", metrics, key="compare_color", persist_state="session", format_func=fmt, index=None, placeholder="No colour")
-    keep_valid("compare_log_axes", axes, analysis.suggest_log_axes(runs, axes))
+    keep_valid("compare_log_axes", axes, lambda: analysis.suggest_log_axes(runs, axes))
     log_axes = a3.multiselect("Log scale", axes, key="compare_log_axes", format_func=fmt)
     if not axes:
         st.info("Choose at least one axis.", icon=":material/view_column:")
         return axes, color
     b = st.session_state.get(BRUSH_KEY) or {}
-    pc = charts.parallel_coordinates(runs, axes, color=color, selected=selected, log_axes=log_axes, reference=refs,
-                                     reference_runs=loaded, brush=b, brushable=True)
+    options = {"axes": list(axes), "color": color, "log_axes": list(log_axes), "reference": dict(refs), "brush": dict(b)}
+    key = _key(uri, runs, ["run_id", "run_name", *axes, color, *b], loaded, refs, axes, color, log_axes, brushing.to_params(b))
+    pc, spec = _parallel(key, runs, loaded, options)
     _take_brush_event(pc.axes)
-    st.altair_chart(pc.chart, width="stretch", key=f"compare_parallel_{st.session_state.get(_EPOCH, 0)}",
-                    on_select="rerun", selection_mode="brush")
+    st.vega_lite_chart(pc.select(spec, selected), width="stretch", key=f"compare_parallel_{st.session_state.get(_EPOCH, 0)}",
+                       on_select="rerun", selection_mode="brush")
     st.caption("Drag a box over part of an axis to keep only the runs inside it (again on another axis to narrow more); "
                "double-click to drop a box not yet applied.")
     if b:
@@ -81,16 +114,16 @@ def parallel_section(runs, loaded, columns, metrics, varying, primary, selected,
     return axes, color
 
 
-def scatter_section(runs, loaded, columns, varying, primary, selected, refs, fmt) -> tuple[str, str]:
+def scatter_section(uri, runs, loaded, labels, columns, varying, primary, selected, refs, fmt) -> tuple[str, str]:
     """The scatter with a Pareto front; clicking a point selects its run."""
     st.subheader("Scatter")
-    dx, dy = analysis.default_scatter(runs, primary, varying)
-    keep_valid("compare_x", columns, dx)
-    keep_valid("compare_y", columns, dy)
+    defaults = functools.cache(lambda: analysis.default_scatter(runs, primary, varying))
+    keep_valid("compare_x", columns, lambda: defaults()[0])
+    keep_valid("compare_y", columns, lambda: defaults()[1])
     s = st.columns(4)
     x = s[0].selectbox("x", columns, key="compare_x", format_func=fmt, persist_state="session")
     y = s[1].selectbox("y", columns, key="compare_y", format_func=fmt, persist_state="session")
-    keep_valid("compare_scatter_color", [None] + columns, analysis.default_color_param(runs, varying))
+    keep_valid("compare_scatter_color", [None] + columns, lambda: analysis.default_color_param(runs, varying))
     s_color = s[2].selectbox("Colour", [None] + columns, key="compare_scatter_color", format_func=fmt)
     size = s[3].selectbox("Size", [None] + columns, key="compare_size", format_func=fmt)
     t = st.columns([1, 1, 1.3, 1.3, 1.3], vertical_alignment="center")
@@ -100,10 +133,13 @@ def scatter_section(runs, loaded, columns, varying, primary, selected, refs, fmt
     x_dir = t[3].segmented_control(f"Better {fmt(x)}", ["max", "min"], default=analysis.metric_direction(x or ""), key=f"compare_x_dir_{x}", disabled=not use_pareto)
     y_dir = t[4].segmented_control(f"Better {fmt(y)}", ["max", "min"], default=analysis.metric_direction(y or ""), key=f"compare_y_dir_{y}", disabled=not use_pareto)
     if x and y:
-        sc = charts.scatter(runs, x, y, color=s_color, size=size, log_x=log_x, log_y=log_y, selected=selected,
-                            pareto=(x_dir or "max", y_dir or "max") if use_pareto and x != y else None,
-                            tooltip=[primary] if primary else [], reference=refs, reference_runs=loaded)
-        st.altair_chart(sc.chart, width="stretch", key="compare_scatter", on_select="rerun", selection_mode="pick")
+        pareto = (x_dir or "max", y_dir or "max") if use_pareto and x != y else None
+        options = {"x": x, "y": y, "color": s_color, "size": size, "log_x": log_x, "log_y": log_y, "pareto": pareto,
+                   "tooltip": [primary] if primary else [], "reference": dict(refs)}
+        key = _key(uri, runs, ["run_id", "experiment_name", x, y, s_color, size, primary], loaded, refs,
+                   label_token(labels), x, y, s_color, size, log_x, log_y, pareto, primary)
+        sc, spec = _scatter(key, runs, loaded, labels, options)
+        st.vega_lite_chart(sc.select(spec, selected), width="stretch", key="compare_scatter", on_select="rerun", selection_mode="pick")
         st.caption(f"{sc.drawn:,} of {sc.total:,} runs drawn. Click a point to select its run; shift-click to add more; "
                    "double-click to clear.")
         if sc.pareto is not None and len(sc.pareto):

@@ -24,7 +24,8 @@ def importance_section(runs, metrics, varying, primary, fmt) -> None:
     st.subheader("Which params matter")
     params = [c for c in runs.columns if c.startswith("params.") and runs[c].notna().any()]
     keep_valid("compare_importance_metric", metrics, primary)
-    keep_valid("compare_importance_params", params, analysis.informative_params(runs, [v for v in varying if v.startswith("params.")]))
+    keep_valid("compare_importance_params", params,
+               lambda: analysis.informative_params(runs, [v for v in varying if v.startswith("params.")]))
     c1, c2 = st.columns([1, 2])
     metric = c1.selectbox("Metric to explain", metrics, key="compare_importance_metric", format_func=fmt)
     chosen = c2.multiselect("Params", params, key="compare_importance_params", format_func=fmt,
