@@ -65,3 +65,23 @@ def test_credentials_in_a_plain_uri_travel_as_http_auth(uri, user, password, tok
     assert "@" not in t.uri
     creds = t.credentials or Credentials()
     assert (creds.username, creds.password, creds.token) == (user, password, token)
+
+
+@pytest.mark.parametrize(("uri", "says"), [
+    ("postgresql://alice:s3cret-pw@127.0.0.1:1/podium", "Cannot read the MLflow store at postgresql://alice:***@127.0.0.1:1/podium: "),
+    ("mysql+pymysql://alice:s3cret-pw@127.0.0.1:1/podium", "Cannot read the MLflow store at mysql+pymysql://alice:***@127.0.0.1:1/podium: "),
+])
+def test_a_demo_seed_on_a_server_that_is_down_says_so_in_one_line_without_the_password(uri, says, tmp_path):
+    """The demo's seeder and every store read share one error translator: one line, exit 2, the
+    store named with its password redacted, nothing created in the working folder (and no wait
+    for MLflow's connection retries: Podium's read-only probe answers first)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "podium", "demo", "--tracking-uri", uri],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert lines[0].startswith("podium demo: error: " + says) and "Connection refused" in lines[0].replace("connection refused", "Connection refused")
+    assert "s3cret" not in done.stdout + done.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -214,3 +214,29 @@ def test_empty_experiment_gives_empty_frame(fresh_sqlite_uri):
     df = store.load_runs(fresh_sqlite_uri, ["empty"])
     assert df.empty
     assert {"run_id", "run_name", "metrics" if False else "status"} <= set(df.columns)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_store_whose_tables_appear_after_podium_looked_is_read_without_a_restart(kind, tmp_path):
+    """Podium started on an empty database (the team's MLflow server not started yet): "No MLflow
+    store" at first, then, once MLflow has created its tables, the runs on the next try (Retry),
+    not the first answer kept until a restart."""
+    import contextlib
+
+    import mlflow
+
+    from harness import databases
+
+    with contextlib.ExitStack() as stack:
+        if kind == "sqlite":
+            path = tmp_path / "later.db"
+            path.touch()
+            uri = f"sqlite:///{path}"
+        else:
+            uri = stack.enter_context(databases.postgres_database())
+        with pytest.raises(StoreError, match="No MLflow store"):
+            store.list_experiments(uri)
+        client = mlflow.MlflowClient(uri)  # MLflow creates its tables (the team's server would)
+        client.create_run(client.create_experiment("appeared"))
+        assert [(e.name, e.run_count) for e in store.list_experiments(uri) if e.name == "appeared"] == [("appeared", 1)]
+        assert len(store.load_runs(uri, ["appeared"])) == 1

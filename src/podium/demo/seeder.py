@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 from podium.config import is_database_uri, is_file_store, redact_uri, uri_scheme
 from podium.demo import fraud, houses, wine
 from podium.demo.data import NONDETERMINISTIC_METRICS, Outcome, param_value, subset
-from podium.errors import PodiumError, StoreError
+from podium.errors import PodiumError
 
 #: The scenarios, in the order they are seeded; each provides ``EXPERIMENT`` and ``seed(seeder)``.
 SCENARIOS = (fraud, houses, wine)
@@ -146,9 +146,16 @@ def _require_demo_packages() -> None:
 
 
 def _create_store(uri: str) -> None:
-    """Create MLflow's tables in a new database (Podium's reads never do; the demo is a writer)."""
+    """Create MLflow's tables in a new database (Podium's reads never do; the demo is a writer).
+
+    Podium's own read-only probe first: it fails in seconds on a server that is down (MLflow's
+    client retries for minutes) and leaves a store that already has its tables as it is."""
     from mlflow import MlflowClient
 
+    from podium import store
+
+    if store.backend(uri).exists():
+        return
     with _quiet(), _store_errors(uri):  # a new store logs its migrations
         MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
 
@@ -218,22 +225,11 @@ def _fluent_uri(uri: str) -> Iterator[None]:
                 mlflow.end_run("FAILED")
 
 
-@contextlib.contextmanager
-def _store_errors(uri: str) -> Iterator[None]:
-    """Turn store failures half-way through seeding into a StoreError with the URI redacted."""
-    from mlflow.exceptions import MlflowException
+def _store_errors(uri: str):
+    """Store failures half-way through seeding as a StoreError naming the (redacted) store."""
+    from podium.store import translated
 
-    try:
-        yield
-    except PodiumError:
-        raise
-    except Exception as exc:
-        if not isinstance(exc, (MlflowException, OSError)) and not type(exc).__module__.startswith(
-                ("sqlalchemy", "psycopg", "pymysql", "requests", "urllib3")):
-            raise
-        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0].replace(uri, redact_uri(uri))
-        raise StoreError(f"Seeding the demo store at {redact_uri(uri)} failed: {redact_uri(detail)}",
-                         redact_uri(uri)) from None
+    return translated(uri, doing="Seeding the demo store")
 
 
 # --------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import pandas as pd
 from podium.config import redact_uri
 from podium.errors import NotFoundError, StoreError
 from podium.store import registry as _registry
-from podium.store._connect import Credentials, StoreRef, Target, prepare_uri, target
+from podium.store._connect import Credentials, StoreRef, Target, prepare_uri, target, translated
 from podium.store.backends import Backend, backend_for
 from podium.store.frame import (
     BASE_COLUMNS,
@@ -507,5 +507,5 @@ __all__ = [
     "metric_summaries", "model_versions", "prepare_uri", "process_tracking_uri", "promotion_lock", "refresh_runs",
     "register_run_model", "registered_model_exists", "registered_model_names", "resolve_experiments", "run_models",
     "run_records", "runs_to_frame", "set_experiment_tag", "set_model_alias", "set_version_tags", "store_is_empty",
-    "validate_filter", "version_by_alias",
+    "translated", "validate_filter", "version_by_alias",
 ]

@@ -151,15 +151,16 @@ def prepare_uri(tracking_uri: str | None) -> str:
 # Errors
 
 
-def store_message(uri: str, exc: BaseException) -> str:
-    """One line for a user: which store, and what went wrong (every credential redacted)."""
+def store_message(uri: str, exc: BaseException, doing: str = "") -> str:
+    """One line for a user: which store, and what went wrong (every credential redacted).
+    ``doing`` names the work that failed ("Seeding the demo store"); else the store could not be read."""
     text = str(exc).strip()
     detail = text.splitlines()[0] if text else type(exc).__name__
-    detail = detail.replace(uri, redact_uri(uri))
-    return f"Cannot read the MLflow store at {redact_uri(uri)}: {redact_uri(detail)}"
+    detail = redact_uri(detail.replace(uri, redact_uri(uri)))
+    return f"{doing} at {redact_uri(uri)} failed: {detail}" if doing else f"Cannot read the MLflow store at {redact_uri(uri)}: {detail}"
 
 
-def mlflow_error(uri: str, exc: Exception) -> PodiumError:
+def mlflow_error(uri: str, exc: Exception, doing: str = "") -> PodiumError:
     """The :class:`PodiumError` for an ``MlflowException`` (or an MLflow REST error body)."""
     code = getattr(exc, "error_code", "") or ""
     message = redact_uri(str(getattr(exc, "message", "") or exc).strip().splitlines()[0] if str(exc).strip() else code)
@@ -169,12 +170,13 @@ def mlflow_error(uri: str, exc: Exception) -> PodiumError:
         return NotFoundError(message)
     if code in BAD_REQUEST_CODES:
         return FilterError(message)
-    return StoreError(store_message(uri, exc), redact_uri(uri))
+    return StoreError(store_message(uri, exc, doing), redact_uri(uri))
 
 
 @contextlib.contextmanager
-def translated(uri: str) -> Iterator[None]:
-    """Turn MLflow, driver, HTTP and OS errors into :class:`PodiumError` with the URI redacted."""
+def translated(uri: str, doing: str = "") -> Iterator[None]:
+    """Turn MLflow, driver, HTTP and OS errors into :class:`PodiumError` with the URI redacted
+    (``doing``: what failed, for :func:`store_message`)."""
     try:
         yield
     except PodiumError:
@@ -183,9 +185,9 @@ def translated(uri: str) -> Iterator[None]:
         from mlflow.exceptions import MlflowException
 
         if isinstance(exc, MlflowException):
-            raise mlflow_error(uri, exc) from None
+            raise mlflow_error(uri, exc, doing) from None
         if type(exc).__module__.split(".")[0] in _DRIVER_MODULES or isinstance(exc, (OSError, ImportError)):
-            raise StoreError(store_message(uri, exc), redact_uri(uri)) from None
+            raise StoreError(store_message(uri, exc, doing), redact_uri(uri)) from None
         raise
 
 

@@ -123,9 +123,9 @@ def has_mlflow_tables(conn: sa.Connection) -> bool:
     return _has_table(conn, "experiments") and _has_table(conn, "runs")
 
 
-# Which tables and columns a database's MLflow schema has, per engine (schemas change only by a
-# migration, which a restart of the app follows).
-_schema: dict[tuple[int, str], frozenset[str] | None] = {}
+# The columns of the tables a database has, per engine (columns change only by a migration,
+# which a restart of the app follows).
+_schema: dict[tuple[int, str], frozenset[str]] = {}
 
 
 
@@ -149,10 +149,14 @@ def connected(uri: str) -> Iterator[sa.Connection]:
         yield conn
 
 def _table_columns(conn: sa.Connection, table: str) -> frozenset[str] | None:
+    """The table's columns; None when the database lacks it. A table that is there is cached; a
+    missing one is asked again (MLflow may create the tables after Podium first looked)."""
     key = (id(conn.engine), table)
     if key not in _schema:
         inspector = sa.inspect(conn)
-        _schema[key] = frozenset(c["name"] for c in inspector.get_columns(table)) if inspector.has_table(table) else None
+        if not inspector.has_table(table):
+            return None
+        _schema[key] = frozenset(c["name"] for c in inspector.get_columns(table))
     return _schema[key]
 
 
