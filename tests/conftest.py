@@ -228,7 +228,7 @@ def team_server(tmp_path_factory):
     other module uses) and starts its own Podium processes."""
     import harness_deploy as hd
 
-    with hd.team_backend(tmp_path_factory.mktemp("team-server"), auth_cache_s=600) as backend:
+    with hd.team_backend(tmp_path_factory.mktemp("team-server"), auth_cache_s=600, job_runner=False) as backend:
         hd.seed_team_store(backend)
         yield backend
 

@@ -30,7 +30,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness.databases import postgres_database  # noqa: E402
-from harness.processes import free_port, healthy_subprocess  # noqa: E402
+from harness.processes import MLFLOW_SERVER_ENV, free_port, healthy_subprocess  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
@@ -64,15 +64,16 @@ class Backend:
 
 
 @contextlib.contextmanager
-def team_backend(base: Path, workers: int = 2, auth_cache_s: int = 0) -> Iterator[Backend]:
+def team_backend(base: Path, workers: int = 2, auth_cache_s: int = 0, job_runner: bool = True) -> Iterator[Backend]:
     """PostgreSQL tracking + auth databases and ``mlflow server --app-name basic-auth`` on them,
     configured as deploy/compose.yaml configures it (ini file, shared Flask secret, served artifacts).
 
     ``auth_cache_s`` > 0 sets MLflow's own ``auth_cache_ttl_seconds`` (docs/deploy.md names it as
     the operator's remedy for the password check's cost): a verified username and password pair is
-    not hashed again in that worker for that long. Wrong passwords are checked every time. The
-    tests use it (no test changes a password; every request still carries and needs credentials);
-    the load benchmark does not, so its numbers are those of the shipped ini."""
+    not hashed again in that worker for that long. Wrong passwords are checked every time.
+    ``job_runner=False`` turns off MLflow's job runner (``harness.processes.MLFLOW_SERVER_ENV``).
+    The tests use both (no test changes a password; every request still carries and needs
+    credentials); the load benchmark uses neither, so its numbers are those of the shipped setup."""
     base.mkdir(parents=True, exist_ok=True)
     with postgres_database(migrated=True) as tracking_db, postgres_database() as auth_db:
         ini = base / "basic_auth.ini"
@@ -89,7 +90,8 @@ def team_backend(base: Path, workers: int = 2, auth_cache_s: int = 0) -> Iterato
                "--backend-store-uri", tracking_db, "--serve-artifacts",
                "--artifacts-destination", str(base / "artifacts"),
                "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-        env = clean_env(MLFLOW_AUTH_CONFIG_PATH=str(ini), MLFLOW_FLASK_SERVER_SECRET_KEY=SECRET_KEY)
+        env = clean_env(MLFLOW_AUTH_CONFIG_PATH=str(ini), MLFLOW_FLASK_SERVER_SECRET_KEY=SECRET_KEY,
+                        **({} if job_runner else MLFLOW_SERVER_ENV))
         log = base / f"mlflow-auth-{port}.log"
         with healthy_subprocess("mlflow basic-auth server", cmd, url + "/health", log, env,
                                 timeout_s=120, cwd=base):
