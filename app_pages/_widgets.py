@@ -10,7 +10,7 @@ from typing import Iterator
 import pandas as pd
 import streamlit as st
 
-from app_pages._cache import cached_experiments, clear_caches, refresh_runs
+from app_pages._cache import cached_experiments, cached_runs, clear_caches, refresh_runs
 from app_pages._state import REFRESH_NOTE_KEY
 from podium import store
 from podium.errors import PodiumError
@@ -115,3 +115,15 @@ def show_store_error(exc: PodiumError, key: str) -> None:
     if st.button("Retry", key=f"{key}_retry", icon=":material/refresh:"):
         clear_caches()
         st.rerun()
+
+
+def runs_or_stop(uri: str, chosen: list[str], experiments, key: str) -> pd.DataFrame:
+    """The chosen experiments' runs (the kept frame; a first load shows a progress bar), or a
+    store error with a retry (``{key}_load_retry``) and the page stops there."""
+    counts = {e.name: e.run_count for e in experiments}
+    try:
+        with st.spinner("Loading runs…", show_time=True), runs_progress(sum(counts.get(n, 0) for n in chosen)) as report:
+            return cached_runs(uri, tuple(chosen), progress=report)
+    except PodiumError as exc:
+        show_store_error(exc, key=f"{key}_load")
+        st.stop()

@@ -9,8 +9,7 @@ import streamlit as st
 from app_pages import _champion_parts as parts
 from app_pages import _champion_writes as writes
 from app_pages import _state as state
-from app_pages._cache import cached_runs
-from app_pages._widgets import show_store_error
+from app_pages._widgets import runs_or_stop, show_store_error
 from podium.errors import PodiumError
 from podium.text import inert
 
@@ -35,11 +34,7 @@ if not chosen or not model_name:
     st.info("Choose experiments and a registered model.", icon=":material/arrow_upward:")
     st.stop()
 
-try:
-    runs = cached_runs(uri, tuple(chosen))
-except PodiumError as exc:
-    show_store_error(exc, key="champion_load")
-    st.stop()
+runs = runs_or_stop(uri, chosen, experiments, key="champion")
 if not any(c.startswith("metrics.") for c in runs.columns):
     st.info("These experiments have no metrics to rank runs by.", icon=":material/inbox:")
     st.stop()

@@ -9,9 +9,8 @@ opens the same view, and a saved view (``podium.views``) is that URL's query kep
 import streamlit as st
 
 from app_pages import _state as state
-from app_pages._cache import cached_runs
 from app_pages._state import selected_runs
-from app_pages._widgets import refresh_controls, runs_progress, show_store_error
+from app_pages._widgets import refresh_controls, runs_or_stop
 from app_pages._compare_charts import brush_caption, matrix_section, parallel_section, scatter_section
 from app_pages._compare_insights import group_section, importance_section, sweep_section
 from app_pages._compare_parts import (
@@ -23,7 +22,7 @@ from app_pages._compare_views import metric_values, value_note, views_section
 from podium.text import inert
 from podium import analysis
 from podium import brush as brushing
-from podium.errors import FilterError, PodiumError
+from podium.errors import FilterError
 from podium.columns import column_label, varying_columns
 from podium.filters import RunFilter
 from podium.permalink import CompareQuery
@@ -40,13 +39,7 @@ if not chosen:
     write_query(CompareQuery())
     st.info("Choose one or more experiments above to compare their runs.", icon=":material/arrow_upward:")
     st.stop()
-try:
-    counts = {e.name: e.run_count for e in experiments}
-    with st.spinner("Loading runs…", show_time=True), runs_progress(sum(counts.get(n, 0) for n in chosen)) as report:
-        loaded = cached_runs(uri, tuple(chosen), progress=report)
-except PodiumError as exc:
-    show_store_error(exc, key="compare_load")
-    st.stop()
+loaded = runs_or_stop(uri, chosen, experiments, key="compare")
 if loaded.empty:
     write_query(CompareQuery(experiments=tuple(chosen)))
     st.info("No runs in " + inert(", ".join(chosen)) + " yet.", icon=":material/inbox:")
@@ -108,25 +101,34 @@ if refs:
               help="Add the champion's run to the selection, for its history and a diff against it.")
 
 # --- selection (shared with the Report and Champion pages), table, charts ------------------------
-selected = selection_box(brushed, loaded, labels)
-varying = varying_columns(runs)
-runs_table(brushed, ui_base, selected, summaries, labels)
-axes, color = parallel_section(uri, runs, loaded, columns, metrics, varying, primary, selected, refs, fmt)
-x = y = None
-if brushed.empty:
-    st.warning("No run is inside the brushed ranges. Clear the brush, or an axis's range, above.", icon=":material/brush:")
-else:
-    x, y = scatter_section(uri, brushed, loaded, labels, columns, varying, primary, selected, refs, fmt)
-    matrix_section(brushed, columns, metrics, varying, primary, selected, fmt)
-
-    st.subheader(f"Selected runs ({len(selected)})")
-    if not selected:
-        st.info("Select runs in the table, the scatter or the box above to see their history and a diff.", icon=":material/touch_app:")
+# One fragment from here to the end: a selection, an axis, any widget below reruns only this part,
+# with the runs the page computed above (the filters, the store's frame and the brush are not read
+# again). A brush changed in here needs the page's runs anew: that reruns the whole page.
+@st.fragment
+def compare_view(runs, brushed, varying, summaries, brush_used: dict) -> None:
+    if (st.session_state.get(BRUSH_KEY) or {}) != brush_used:
+        st.rerun()
+    selected = selection_box(brushed, loaded, labels)
+    runs_table(brushed, ui_base, selected, summaries, labels)
+    axes, color = parallel_section(uri, runs, loaded, columns, metrics, varying, primary, selected, refs, fmt)
+    x = y = None
+    if brushed.empty:
+        st.warning("No run is inside the brushed ranges. Clear the brush, or an axis's range, above.", icon=":material/brush:")
     else:
-        history_section(uri, loaded, selected, metrics, primary, labels, fmt)
-        diff_section(loaded, selected, refs, labels)
-    importance_section(brushed, metrics, varying, primary, fmt)
-    sweep_section(brushed, selected, labels, fmt)
-    group_section(brushed, metrics, primary, fmt)
+        x, y = scatter_section(uri, brushed, loaded, labels, columns, varying, primary, selected, refs, fmt)
+        matrix_section(brushed, columns, metrics, varying, primary, selected, fmt)
 
-write_query(CompareQuery(tuple(chosen), good, tuple(axes), color or "", x or "", y or "", tuple(selected)))
+        st.subheader(f"Selected runs ({len(selected)})")
+        if not selected:
+            st.info("Select runs in the table, the scatter or the box above to see their history and a diff.", icon=":material/touch_app:")
+        else:
+            history_section(uri, loaded, selected, metrics, primary, labels, fmt)
+            diff_section(loaded, selected, refs, labels)
+        importance_section(brushed, metrics, varying, primary, fmt)
+        sweep_section(brushed, selected, labels, fmt)
+        group_section(brushed, metrics, primary, fmt)
+
+    write_query(CompareQuery(tuple(chosen), good, tuple(axes), color or "", x or "", y or "", tuple(selected)))
+
+
+compare_view(runs, brushed, varying_columns(runs), summaries, dict(st.session_state.get(BRUSH_KEY) or {}))

@@ -13,9 +13,8 @@ import uuid
 import streamlit as st
 
 from app_pages import _state as state
-from app_pages._cache import cached_runs
 from app_pages._state import selected_runs
-from app_pages._widgets import show_store_error
+from app_pages._widgets import runs_or_stop
 from podium import analysis
 from podium.config import redact_uri
 from podium.errors import PodiumError
@@ -63,11 +62,7 @@ chosen = st.multiselect("Experiments", names, key="report_experiments", placehol
 if not chosen:
     st.info("Choose one or more experiments to report on.", icon=":material/arrow_upward:")
     st.stop()
-try:
-    runs = cached_runs(uri, tuple(chosen))
-except PodiumError as exc:
-    show_store_error(exc, key="report_load")
-    st.stop()
+runs = runs_or_stop(uri, chosen, experiments, key="report")
 metrics = [c.removeprefix("metrics.") for c in runs.columns if c.startswith("metrics.")]
 if not metrics:
     st.info("These experiments have no metrics to rank runs by.", icon=":material/inbox:")

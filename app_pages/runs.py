@@ -3,10 +3,8 @@
 import streamlit as st
 
 from app_pages import _state as state
-from app_pages._cache import cached_runs
-from app_pages._widgets import known_experiments, refresh_controls, run_columns_config, runs_progress, show_store_error, shown_numbers
+from app_pages._widgets import known_experiments, refresh_controls, run_columns_config, runs_or_stop, shown_numbers
 from podium.analysis import run_labels
-from podium.errors import PodiumError
 from podium.permalink import CompareQuery
 from podium.runs_table import key_columns, summary
 
@@ -49,12 +47,7 @@ if not chosen:
     st.stop()
 state.set_shared_experiments(chosen)
 
-try:
-    with st.spinner("Loading runs…", show_time=True), runs_progress(sum(by_name[n].run_count for n in chosen)) as report:
-        runs = cached_runs(uri, tuple(chosen), progress=report)
-except PodiumError as exc:
-    show_store_error(exc, key="runs_load")
-    st.stop()
+runs = runs_or_stop(uri, chosen, experiments, key="runs")
 
 if runs.empty:
     st.info("No runs in the chosen experiments yet.", icon=":material/inbox:")

@@ -111,12 +111,17 @@ def _notify(args, plan, result) -> None:
 def _rollback(args) -> int:
     plan = ch.plan_rollback(args.tracking_uri, args.model_name, args.alias, args.promoted_by, metric=args.metric)
     print(f"Decision: {plan.decision}")
+    return _apply_or_show(args, plan, ch.apply_rollback)
+
+
+def _apply_or_show(args, plan, apply) -> int:
+    """Without --apply, the changes a plan would make; with it, make them and notify."""
     if not args.apply:
         print("Dry run, nothing changed. With --apply this would:")
         for change in plan.changes:
             print(f"  - {change}")
         return 0
-    result = ch.apply_rollback(args.tracking_uri, plan, args.promoted_by)
+    result = apply(args.tracking_uri, plan, args.promoted_by)
     print(result.message)
     _notify(args, plan, result)
     return 0
@@ -150,12 +155,4 @@ def run(args: argparse.Namespace) -> int:
     print(f"Decision: {plan.decision}")
     if not plan.changes_anything:
         return 0
-    if not args.apply:
-        print("Dry run, nothing changed. With --apply this would:")
-        for change in plan.changes:
-            print(f"  - {change}")
-        return 0
-    result = ch.apply_promotion(args.tracking_uri, plan, args.promoted_by)
-    print(result.message)
-    _notify(args, plan, result)
-    return 0
+    return _apply_or_show(args, plan, ch.apply_promotion)
