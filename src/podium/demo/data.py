@@ -58,6 +58,15 @@ def serial(model):
     return model
 
 
+def frame_datasets(Xtr, ytr, Xev, yev, target: str, stem: str) -> list:
+    """:func:`datasets` of a train and an eval frame with their target column (``{stem}-train``,
+    ``{stem}-eval``)."""
+    import mlflow.data
+
+    return datasets(mlflow.data.from_pandas(Xtr.assign(**{target: ytr}), targets=target, name=f"{stem}-train"),
+                    mlflow.data.from_pandas(Xev.assign(**{target: yev}), targets=target, name=f"{stem}-eval"))
+
+
 def datasets(train, evaluation) -> list:
     """MLflow dataset inputs for a train and an eval set, tagged with their context."""
     from mlflow.entities import DatasetInput, InputTag

@@ -8,10 +8,9 @@ registered, and the champion alias is set by Podium's own promotion policy.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
-from podium.demo.data import Outcome, classification_metrics, commit, datasets, fraud_data, log_loss, serial
+from podium.demo.data import Outcome, classification_metrics, commit, frame_datasets, fraud_data, log_loss, serial
 
 if TYPE_CHECKING:
     from podium.demo.seeder import Run, Seeder
@@ -36,23 +35,16 @@ def _tags(owner: str, stage: str, purpose: str, source: str, version: str, kind:
 
 def seed(s: Seeder) -> None:
     """Train and log the fraud-detection experiment, register its models, promote the champion."""
-    import mlflow.data
     from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    t0 = time.perf_counter()
     name = EXPERIMENT
-    s.say(f"Training {name} (imbalanced classification) …")
-    exp = s.experiment(name, "Card-transaction fraud scoring on an imbalanced synthetic set "
-                             "(~3% fraud). Pick models on eval F1 and ROC AUC.", "risk-ml")
+    exp, clock = s.begin(name, "imbalanced classification", "Card-transaction fraud scoring on an imbalanced synthetic "
+                         "set (~3% fraud). Pick models on eval F1 and ROC AUC.", "risk-ml", 10)  # newest: seen first
     Xtr, Xev, ytr, yev = fraud_data()
-    inputs = datasets(
-        mlflow.data.from_pandas(Xtr.assign(is_fraud=ytr), targets="is_fraud", name="transactions-train"),
-        mlflow.data.from_pandas(Xev.assign(is_fraud=yev), targets="is_fraud", name="transactions-eval"),
-    )
-    clock = s.clock(10)  # newest: the experiment a newcomer sees first
+    inputs = frame_datasets(Xtr, ytr, Xev, yev, "is_fraud", "transactions")
 
     def scorer(model_factory):
         def fit() -> Outcome:
@@ -133,7 +125,7 @@ def seed(s: Seeder) -> None:
     # model but no version and no review yet, so the Champion page has a real challenger.
     register(s, {**lr_models, **rf_models, **gb_models},
              [s.best(lr_runs, "f1", 1), s.best(rf_runs, "f1", 2)[-1:], s.best(gb_runs, "f1", 1)])
-    s.report(name, t0)
+    s.report(name)
 
 
 def register(s: Seeder, model_uris: dict[str, str], picks: list[list[Run]]) -> None:

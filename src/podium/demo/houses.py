@@ -7,10 +7,9 @@ per-stage train/eval RMSE, and a small neural net trained epoch by epoch.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Callable
 
-from podium.demo.data import Outcome, commit, datasets, house_data, regression_metrics, rmse, serial, train_mlp
+from podium.demo.data import Outcome, commit, frame_datasets, house_data, regression_metrics, rmse, serial, train_mlp
 
 if TYPE_CHECKING:
     from podium.demo.seeder import Seeder
@@ -64,19 +63,11 @@ def _configs(s: Seeder) -> list[tuple[str, dict, Callable, str, bool]]:
 
 def seed(s: Seeder) -> None:
     """Train and log the house-prices experiment; log models for the two best runs by RMSE."""
-    import mlflow.data
-
-    t0 = time.perf_counter()
     name = EXPERIMENT
-    s.say(f"Training {name} (regression) …")
-    exp = s.experiment(name, "Sale price (k$) from house features on a generated market. "
-                             "Lower RMSE is better.", "pricing")
+    exp, clock = s.begin(name, "regression", "Sale price (k$) from house features on a generated market. "
+                         "Lower RMSE is better.", "pricing", 4)
     Xtr, Xev, ytr, yev = house_data()
-    inputs = datasets(
-        mlflow.data.from_pandas(Xtr.assign(price_k=ytr), targets="price_k", name="houses-train"),
-        mlflow.data.from_pandas(Xev.assign(price_k=yev), targets="price_k", name="houses-eval"),
-    )
-    clock = s.clock(4)
+    inputs = frame_datasets(Xtr, ytr, Xev, yev, "price_k", "houses")
 
     runs = []
     for run_name, params, factory, owner, staged in _configs(s):
@@ -105,4 +96,4 @@ def seed(s: Seeder) -> None:
 
         runs.append(s.train(exp, name, run_name, clock, params, _tags("erin", "neural-baseline", "mlp"), inputs, fit))
     s.finish(runs, {r.name for r in s.best(runs, "rmse", 2, higher=False)})
-    s.report(name, t0)
+    s.report(name)

@@ -278,6 +278,7 @@ class Seeder:
         self.uri = uri
         self.scale = scale
         self.say = say
+        self._started: dict[str, float] = {}  # scenario -> perf_counter at its begin
         self.client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         self.artifact_root = artifact_root(uri)
         self.run_counts: dict[str, int] = {}
@@ -425,7 +426,13 @@ class Seeder:
         sign = -1 if higher else 1
         return sorted(done, key=lambda r: (sign * r.outcome.metrics[metric], r.name))[:k]
 
-    def report(self, exp_name: str, t0: float) -> None:
-        """One progress line: the experiment's run and failure counts and its time."""
+    def begin(self, name: str, kind: str, description: str, team: str, days_after_epoch: int) -> tuple[str, Clock]:
+        """Start a scenario: say so, create its experiment; returns (experiment id, its clock)."""
+        self._started[name] = time.perf_counter()
+        self.say(f"Training {name} ({kind}) …")
+        return self.experiment(name, description, team), self.clock(days_after_epoch)
+
+    def report(self, exp_name: str) -> None:
+        """One progress line: the experiment's run and failure counts and its time since begin."""
         self.say(f"  {exp_name}: {self.run_counts[exp_name]} runs "
-                 f"({self.failed_counts[exp_name]} failed) in {time.perf_counter() - t0:.1f} s")
+                 f"({self.failed_counts[exp_name]} failed) in {time.perf_counter() - self._started[exp_name]:.1f} s")

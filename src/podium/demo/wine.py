@@ -7,7 +7,6 @@ Three model families with fixed hyperparameters, each a parent run with one chil
 from __future__ import annotations
 
 import math
-import time
 from typing import TYPE_CHECKING
 
 from podium.demo.data import Outcome, commit, datasets, multiclass_metrics, wine_data
@@ -43,13 +42,10 @@ def seed(s: Seeder) -> None:
     import mlflow.data
     from sklearn.model_selection import train_test_split
 
-    t0 = time.perf_counter()
     name = EXPERIMENT
-    s.say(f"Training {name} (repeated seeds on 178 samples) …")
-    exp = s.experiment(name, "How much do scores move with the random seed on a tiny data set? "
-                             "Same config, seeds 0..24: read the spread, not the best run.", "research")
+    exp, clock = s.begin(name, "repeated seeds on 178 samples", "How much do scores move with the random seed on a tiny "
+                         "data set? Same config, seeds 0..24: read the spread, not the best run.", "research", 0)
     X, y = wine_data()
-    clock = s.clock(0)
     seeds = list(range(max(2, math.ceil(SEEDS * s.scale))))
     for family, model_name, hyper, factory in _families():
         tags = {"team": "research", "owner": "farah", "stage": "study", "purpose": "seed-variance",
@@ -75,7 +71,7 @@ def seed(s: Seeder) -> None:
                                 tags, inputs, fit, parent=parent))
         s.finish(runs)
         _summarise(s, parent, runs)
-    s.report(name, t0)
+    s.report(name)
 
 
 def _summarise(s: Seeder, parent: str, runs: list[Run]) -> None:
