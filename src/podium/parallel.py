@@ -39,6 +39,15 @@ BEST_SHARE = 0.25
 # Tooltips carry each run's name in every segment; past this many runs they cost too much.
 TOOLTIP_MAX_LINES = 2500
 MAX_CATEGORY_LABELS = 30
+# The plot's extent in chart units: x from the first axis's left margin to the last axis's labels
+# (added to the last axis's index), y from below the n/a band to above the titles.
+X_DOMAIN = (-0.12, 0.55)
+Y_DOMAIN = (NA_Y - 0.06, TITLE_Y + 0.08)
+# A raster of the lines is this many pixels wide (about a laptop's plot) and the chart's height
+# tall; lines one pixel wide, as the marks would be.
+RASTER_WIDTH = 1200
+# Matplotlib's viridis at ten even steps, as Vega's "viridis" scheme spans it.
+VIRIDIS = ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b", "#fde725")
 
 
 @dataclass
@@ -162,6 +171,7 @@ def parallel_coordinates(
     reference_runs: pd.DataFrame | None = None,
     brush: dict | None = None,
     brushable: bool = False,
+    raster: bool = False,
 ) -> ChartResult:
     """Parallel coordinates over ``axes`` (params, metrics or attributes) of the runs in ``df``.
 
@@ -185,6 +195,11 @@ def parallel_coordinates(
         brushable: Add an interval selection named ``brush`` on the chart's own ``x``/``y``
             units: dragging a box over part of an axis reports the range to keep
             (:func:`podium.brush.from_interval` turns it into values).
+        raster: Beyond :data:`TOOLTIP_MAX_LINES` lines (where lines carry no tooltip) draw the
+            runs' lines as one transparent image instead of thousands of marks: the browser then
+            draws one picture, not one mark per segment (each costs it an interpreted encoding).
+            Selected and reference runs, labels and the brush stay marks. The colour legend
+            stays (its scale is the same).
 
     Returns:
         A :class:`ChartResult` whose chart has a title stating how many runs sit on each n/a band
@@ -264,8 +279,8 @@ def parallel_coordinates(
     selectable = segments(np.arange(total), True, run_ids=True)
     highlight = Highlight.over(selectable, list(lines.columns), selected)
 
-    x_scale = alt.Scale(domain=[-0.12, max(n_ax - 1, 0) + 0.55], nice=False, zero=False)
-    y_scale = alt.Scale(domain=[NA_Y - 0.06, TITLE_Y + 0.08], nice=False, zero=False)
+    x_scale = alt.Scale(domain=[X_DOMAIN[0], max(n_ax - 1, 0) + X_DOMAIN[1]], nice=False, zero=False)
+    y_scale = alt.Scale(domain=list(Y_DOMAIN), nice=False, zero=False)
     X = lambda f="x": alt.X(f"{f}:Q", scale=x_scale, axis=None)  # noqa: E731
     Y = lambda f="y": alt.Y(f"{f}:Q", scale=y_scale, axis=None)  # noqa: E731
     opacity = float(min(0.8, max(0.07, 8 / math.sqrt(max(len(shown), 1)))))
@@ -295,27 +310,49 @@ def parallel_coordinates(
                     rect = pd.DataFrame({"x": [i - 0.045], "x2": [i + 0.045], "y": [float(kept_pos.min()) - 0.015],
                                          "y2": [float(kept_pos.max()) + 0.015]})
                     layers.append(alt.Chart(rect).mark_rect(color="#f59e0b", opacity=0.35).encode(x=X(), x2="x2:Q", y=Y(), y2="y2:Q"))
-    muted = lines[lines["muted"]] if len(lines) else lines
-    if len(muted):
-        layers.append(line_layer(muted, color="#d1d5db", opacity=min(opacity, 0.35), strokeWidth=1))
-    plain = lines[~lines["only_ref"] & ~lines["muted"]] if len(lines) else lines
+    direction = metric_direction(color) if cvals is not None else "max"
+    legend = None
     if cvals is not None:
-        colored = plain[plain["c"].notna()]
-        grey = plain[plain["c"].isna()]
-        if len(grey):
-            layers.append(line_layer(grey, color=MISSING_COLOR, opacity=opacity, strokeWidth=1))
-        direction = metric_direction(color)
-        # Canvas draws in data order: the best runs last, so they stay visible on top of the mass.
-        colored = colored.sort_values("c", ascending=direction != "min", kind="stable")
-        layers.append(line_layer(colored, opacity=opacity, strokeWidth=1).encode(
-            color=alt.Color("c:Q", title=column_label(color, all_cols),
-                            # the scale of every run drawn, so brushing out runs keeps the colours
-                            scale=alt.Scale(scheme="viridis", reverse=direction == "min",
-                                            domain=[float(lines["c"].min()), float(lines["c"].max())]
-                                            if lines["c"].notna().any() else alt.Undefined),
-                            legend=alt.Legend(orient="right", gradientLength=160, gradientOpacity=1))))
-    elif len(plain):
-        layers.append(line_layer(plain, color="#4f46e5", opacity=opacity, strokeWidth=1))
+        legend = alt.Color("c:Q", title=column_label(color, all_cols),
+                           # the scale of every run drawn, so brushing out runs keeps the colours
+                           scale=alt.Scale(scheme="viridis", reverse=direction == "min",
+                                           domain=[float(lines["c"].min()), float(lines["c"].max())]
+                                           if lines["c"].notna().any() else alt.Undefined),
+                           legend=alt.Legend(orient="right", gradientLength=160, gradientOpacity=1))
+    if raster and not with_tooltip and n_ax > 1:
+        base = shown[~only_ref[shown]]
+        kept = base[~is_muted[base]]
+        ops = [(base[is_muted[base]], _rgb("#d1d5db"), min(opacity, 0.35))]
+        if cvals is not None:
+            ops.append((kept[np.isnan(cvals[kept])], _rgb(MISSING_COLOR), opacity))
+            coloured = kept[~np.isnan(cvals[kept])]
+            coloured = coloured[np.argsort(cvals[coloured] if direction != "min" else -cvals[coloured], kind="stable")]
+            lo, hi = (float(lines["c"].min()), float(lines["c"].max())) if lines["c"].notna().any() else (0.0, 1.0)
+            t = (cvals[coloured] - lo) / (hi - lo) if hi > lo else np.full(len(coloured), 0.5)
+            ops.append((coloured, _viridis(1 - t if direction == "min" else t), opacity))
+        else:
+            ops.append((kept, _rgb("#4f46e5"), opacity))
+        picture = _raster([(positions, at, rgb, alpha) for at, rgb, alpha in ops if len(at)], n_ax, height)
+        corners = pd.DataFrame({"x": [X_DOMAIN[0]], "x2": [n_ax - 1 + X_DOMAIN[1]], "y": [Y_DOMAIN[0]], "y2": [Y_DOMAIN[1]],
+                                "url": [picture]})
+        layers.append(alt.Chart(corners).mark_image(aspect=False).encode(x=X(), x2="x2:Q", y=Y(), y2="y2:Q", url="url:N"))
+        if legend is not None:  # no lines, only the scale: the legend as the marks would have it
+            layers.append(line_layer(lines.iloc[:0], opacity=opacity, strokeWidth=1).encode(color=legend))
+    else:
+        muted = lines[lines["muted"]] if len(lines) else lines
+        if len(muted):
+            layers.append(line_layer(muted, color="#d1d5db", opacity=min(opacity, 0.35), strokeWidth=1))
+        plain = lines[~lines["only_ref"] & ~lines["muted"]] if len(lines) else lines
+        if cvals is not None:
+            colored = plain[plain["c"].notna()]
+            grey = plain[plain["c"].isna()]
+            if len(grey):
+                layers.append(line_layer(grey, color=MISSING_COLOR, opacity=opacity, strokeWidth=1))
+            # Canvas draws in data order: the best runs last, so they stay visible on top of the mass.
+            colored = colored.sort_values("c", ascending=direction != "min", kind="stable")
+            layers.append(line_layer(colored, opacity=opacity, strokeWidth=1).encode(color=legend))
+        elif len(plain):
+            layers.append(line_layer(plain, color="#4f46e5", opacity=opacity, strokeWidth=1))
     # Always there, even empty, so that selecting a run changes this layer's data and nothing else.
     layers.append(line_layer(highlight.frame, color=SELECTED_COLOR, opacity=1.0, strokeWidth=2.5))
     ref_lines = lines[lines["ref"]] if len(lines) else lines
@@ -355,10 +392,66 @@ def parallel_coordinates(
     )
     if brushable and n_ax:
         # An invisible layer over the whole plot carries the interval: drag a box over an axis.
-        area = pd.DataFrame({"x": [-0.12, max(n_ax - 1, 0) + 0.55], "y": [NA_Y - 0.06, TITLE_Y + 0.08]})
+        area = pd.DataFrame({"x": [X_DOMAIN[0], max(n_ax - 1, 0) + X_DOMAIN[1]], "y": list(Y_DOMAIN)})
         select = alt.selection_interval(name="brush", encodings=["x", "y"], clear="dblclick", zoom=False,
                                         mark=alt.BrushConfig(fill="#f59e0b", fillOpacity=0.15, stroke="#b45309"))
         layers.insert(0, alt.Chart(area).mark_point(opacity=0, size=1).encode(x=X(), y=Y()).add_params(select))
     chart = alt.layer(*layers) if layers else alt.Chart(pd.DataFrame({"x": []})).mark_point()
     chart = chart.properties(height=height, title=title, usermeta=CANVAS).configure_view(stroke=None).configure_mark(aria=False)
     return ChartResult(chart, total=total, drawn=drawn, notes=notes, axes=layouts, highlight=highlight)
+
+
+def _rgb(hex_color: str) -> np.ndarray:
+    return np.array([[int(hex_color[i:i + 2], 16) for i in (1, 3, 5)]], dtype=np.uint8)
+
+
+def _viridis(t: np.ndarray) -> np.ndarray:
+    """RGB rows of viridis at ``t`` in [0, 1] (linear between the ten steps)."""
+    stops = np.vstack([_rgb(h) for h in VIRIDIS]).astype(float)
+    at = np.linspace(0.0, 1.0, len(stops))
+    t = np.clip(np.nan_to_num(t, nan=0.5), 0.0, 1.0)
+    return np.stack([np.interp(t, at, stops[:, k]) for k in range(3)], axis=1).round().astype(np.uint8)
+
+
+def _raster(ops: list[tuple[list[np.ndarray], np.ndarray, np.ndarray, float]], n_ax: int, height: int) -> str:
+    """The runs' lines drawn as a transparent PNG (a data URL) spanning the plot's extent.
+
+    ``ops`` are drawn in order: (positions of every run on each axis, the rows to draw, their RGB
+    (one row for all, or one per run), opacity). Each line is drawn on white and on black; the
+    two pictures give each pixel's colour and coverage exactly as the lines composite, so the
+    image lies right on any background.
+    """
+    import base64
+    import io
+
+    from PIL import Image, ImageDraw
+
+    width, tall = RASTER_WIDTH, height
+    x0, x1 = X_DOMAIN[0], n_ax - 1 + X_DOMAIN[1]
+    y0, y1 = Y_DOMAIN
+    xs = (np.arange(n_ax) - x0) / (x1 - x0) * width
+
+    def draw(background: tuple[int, int, int]) -> np.ndarray:
+        img = Image.new("RGB", (width, tall), background)
+        pen = ImageDraw.Draw(img, "RGBA")
+        for positions, rows, rgb, alpha in ops:
+            points = np.empty((len(rows), n_ax, 2), dtype=np.float32)
+            points[:, :, 0] = xs
+            points[:, :, 1] = np.stack([(y1 - p[rows]) / (y1 - y0) * tall for p in positions], axis=1)
+            a = int(round(alpha * 255))
+            if len(rgb) == 1:
+                fill = (*rgb[0].tolist(), a)
+                for line in points.reshape(len(rows), -1).tolist():  # flat x0, y0, x1, y1…
+                    pen.line(line, fill=fill, width=1)
+            else:
+                for line, (r, g, b) in zip(points.reshape(len(rows), -1).tolist(), rgb.tolist()):
+                    pen.line(line, fill=(r, g, b, a), width=1)
+        return np.asarray(img, dtype=np.float32)
+
+    on_white, on_black = draw((255, 255, 255)), draw((0, 0, 0))
+    cover = np.clip(1.0 - (on_white - on_black).mean(axis=2) / 255.0, 0.0, 1.0)
+    colour = np.clip(on_black / np.maximum(cover, 1e-6)[:, :, None], 0, 255)
+    picture = np.dstack([colour, cover * 255]).round().astype(np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(picture, "RGBA").save(out, format="PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
