@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -218,6 +219,28 @@ def champion_with_alias(champion_template, tmp_path):
     uri = champion_store.fresh_copy(uri, tmp_path / "store")
     champion_store.register(uri, ids["tie-old"], alias="champion")
     return uri, ids
+
+
+@pytest.fixture(scope="session")
+def report_template(tmp_path_factory):
+    """(uri, {label: run_id}) of the report test store (``report_store.populate_report_store``:
+    logged models, a registered champion), written once per session and shared by the report
+    test modules. Read-only for tests; a test that writes takes a copy (``report_copy``)."""
+    import report_store
+
+    uri = stores.fresh_sqlite(tmp_path_factory.mktemp("report") / "mlflow.db")
+    return uri, report_store.populate_report_store(uri)
+
+
+@pytest.fixture
+def report_copy(report_template, tmp_path):
+    """(uri, {label: run_id}) of a private copy of the report template's database (the same
+    artifacts, which a copy only points at), for a test that writes."""
+    uri, ids = report_template
+    path = tmp_path / "report-store" / "mlflow.db"
+    path.parent.mkdir()
+    shutil.copyfile(uri.removeprefix("sqlite:///"), path)
+    return f"sqlite:///{path}", ids
 
 
 @pytest.fixture(scope="session")

@@ -18,15 +18,14 @@ from podium.report import build_report, chartdata, log_report_to_mlflow, write_r
 from podium.report.html import render_html
 from podium.report.markdown import markdown_zip, render_markdown
 from podium.report.safe import fmt_delta, fmt_value, md_text, summary_html, summary_markdown
-from report_store import EXPERIMENT, HOSTILE, HOSTILE_RUN, MODEL_NAME, assert_inert, populate_report_store
+from report_store import EXPERIMENT, HOSTILE, HOSTILE_RUN, MODEL_NAME, assert_inert
 from stores import AWKWARD_EXPERIMENT, HOSTILE_NAME
-from harness.databases import fresh_sqlite
 
 
 @pytest.fixture(scope="module")
-def report_store(tmp_path_factory):
-    uri = fresh_sqlite(tmp_path_factory.mktemp('report') / 'mlflow.db')
-    return uri, populate_report_store(uri)
+def report_store(report_template):
+    """The session's report store (conftest ``report_template``), read-only."""
+    return report_template
 
 
 @pytest.fixture(scope="module")
@@ -303,11 +302,10 @@ def test_password_never_appears(awkward_stores, tmp_path):
     assert f"[open]({base}/#/experiments/" in md
 
 
-def test_log_report_to_mlflow_writes_a_tagged_run_with_both_formats(tmp_path):
+def test_log_report_to_mlflow_writes_a_tagged_run_with_both_formats(report_copy):
     from mlflow import MlflowClient
 
-    uri = fresh_sqlite(tmp_path / 'mlflow.db')
-    populate_report_store(uri)
+    uri, _ = report_copy
     r = build_report(uri, [EXPERIMENT], "score", top=2)
     run_id = log_report_to_mlflow(uri, r, EXPERIMENT)
     client = MlflowClient(uri)

@@ -8,15 +8,13 @@ import pytest
 from browser import CHROMIUM, CHROMIUM_ARGS, SHOTS
 from podium.report import build_report
 from podium.report.html import render_html
-from report_store import EXPERIMENT, populate_report_store
-from harness.databases import fresh_sqlite
+from report_store import EXPERIMENT
 
 
 @pytest.fixture(scope="module")
-def report_file(tmp_path_factory):
+def report_file(report_template, tmp_path_factory):
     base = tmp_path_factory.mktemp("browser-report")
-    uri = fresh_sqlite(base / 'mlflow.db')
-    populate_report_store(uri)
+    uri, _ = report_template
     # A UI address so the file has links: they must not be followed on open either.
     report = build_report(uri, [EXPERIMENT], "score", top=3, ui_url="http://mlflow.invalid:5000",
                           summary="See [the wiki](https://wiki.invalid/x) and ![logo](https://cdn.invalid/logo.png).")
@@ -70,14 +68,13 @@ def test_html_report_draws_charts_offline(report_file, scheme):
     assert dialogs == [] and errors == []
 
 
-def test_report_page_preview_scripts_run_in_an_opaque_origin(tmp_path_factory):
+def test_report_page_preview_scripts_run_in_an_opaque_origin(report_template, tmp_path_factory):
     """Issue 12: the preview draws its charts, but its scripts cannot reach the app's origin
     (cookies, storage, DOM): the frame is sandboxed to allow-scripts only."""
     from browser import chromium, screenshot, streamlit_server
 
     base = tmp_path_factory.mktemp("browser-report-page")
-    uri = fresh_sqlite(base / "mlflow.db")
-    populate_report_store(uri)
+    uri, _ = report_template
     with streamlit_server(uri, base) as url, chromium((1400, 1100)) as page:
         dialogs = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))

@@ -9,18 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from report_store import EXPERIMENT, populate_report_store
+from report_store import EXPERIMENT
 from stores import AWKWARD_EXPERIMENT
-from harness.databases import fresh_sqlite
 
 ROOT = Path(__file__).absolute().parents[1]
 
 
 @pytest.fixture(scope="module")
-def cli_store(tmp_path_factory):
-    uri = fresh_sqlite(tmp_path_factory.mktemp('cli') / 'mlflow.db')
-    populate_report_store(uri)
-    return uri
+def cli_store(report_template):
+    """The session's report store (conftest ``report_template``), read-only."""
+    return report_template[0]
 
 
 def podium(*args: str) -> subprocess.CompletedProcess:
@@ -84,11 +82,10 @@ def test_password_in_a_reachable_server_uri_stays_out_of_output_and_report(awkwa
     assert f'href="{base}/#/experiments/' in out.read_text()
 
 
-def test_log_to_mlflow_flag(tmp_path):
+def test_log_to_mlflow_flag(report_copy, tmp_path):
     from mlflow import MlflowClient
 
-    uri = fresh_sqlite(tmp_path / 'mlflow.db')
-    populate_report_store(uri)
+    uri, _ = report_copy
     res = podium("--tracking-uri", uri, "--experiment", EXPERIMENT, "--metric", "score", "--format", "md",
                  "--output", str(tmp_path / "r.md"), "--log-to-mlflow")
     assert res.returncode == 0, res.stderr
