@@ -18,7 +18,7 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from app_pages._compare_parts import BRUSH_KEY, frame_token, keep_valid, label_token
+from app_pages._compare_parts import BRUSH_KEY, frame_token, keep_valid, label_token, per_object
 from podium import analysis, charts, insight_charts
 from podium import brush as brushing
 from podium.text import inert
@@ -56,7 +56,9 @@ def _key(uri, runs: pd.DataFrame, columns, loaded: pd.DataFrame, refs: dict, *op
     """What a chart is built from: the store, the drawn columns of ``runs``, the reference runs'
     rows (they may lie outside the filter) and the options."""
     ref_rows = loaded[loaded["run_id"].isin(set(refs))] if refs else loaded.iloc[:0]
-    parts = (str(uri), frame_token(runs, columns), frame_token(ref_rows, columns), sorted(refs.items()), options)
+    # The runs are the same object on every rerun of the fragment that draws the charts: hash once.
+    drawn = per_object(f"token {columns!r}", runs, lambda frame: frame_token(frame, columns))
+    parts = (str(uri), drawn, frame_token(ref_rows, columns), sorted(refs.items()), options)
     return hashlib.sha1(repr(parts).encode()).hexdigest()
 
 

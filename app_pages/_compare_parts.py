@@ -41,12 +41,13 @@ def cached_champions(uri: str) -> list[store.AliasedVersion]:
         return []
 
 
-# Values computed once per object (a cached labels Series is the same object on every rerun).
 _PER_OBJECT: dict[tuple[str, int], tuple[weakref.ref, object]] = {}
 _PER_OBJECT_LOCK = threading.Lock()
 
 
-def _per_object(kind: str, obj, compute: Callable):
+def per_object(kind: str, obj, compute: Callable):
+    """``compute(obj)``, once per ``kind`` and live object (a fragment's arguments are the same
+    objects on each of its reruns; a cached Series is the same object on every rerun)."""
     key = (kind, id(obj))
     hit = _PER_OBJECT.get(key)
     if hit is not None and hit[0]() is obj:
@@ -72,7 +73,7 @@ def run_labels(loaded: pd.DataFrame) -> pd.Series:
 
 def label_names(labels: pd.Series) -> dict[str, str]:
     """``labels`` as a dict (a format function's lookups in a Series cost ~10 µs each)."""
-    return _per_object("names", labels, lambda s: s.to_dict())
+    return per_object("names", labels, lambda s: s.to_dict())
 
 
 def frame_token(frame: pd.DataFrame | pd.Series, columns=None) -> str:
@@ -91,7 +92,7 @@ def frame_token(frame: pd.DataFrame | pd.Series, columns=None) -> str:
 
 def label_token(labels: pd.Series) -> str:
     """:func:`frame_token` of a kept frame's labels, once per labels."""
-    return _per_object("token", labels, frame_token)
+    return per_object("token", labels, frame_token)
 
 
 def select_runs(run_ids: list[str]) -> None:

@@ -50,19 +50,27 @@ class Highlight:
     frame: pd.DataFrame
     rows: pd.DataFrame
     columns: list[str]
+    _codes: np.ndarray = field(default=None, repr=False)  # each row's run, as a position in _ids
+    _ids: pd.Index = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # A page asks for a selection on every rerun: find rows by integer codes, not by comparing
+        # every row's run id string (tens of thousands of rows on a large parallel chart).
+        codes, ids = pd.factorize(self.rows["run_id"])
+        self._codes, self._ids = codes, pd.Index(ids)
 
     @classmethod
     def over(cls, rows: pd.DataFrame, columns: list[str], selected: Iterable[str]) -> Highlight:
         """The highlight of ``rows`` whose layer shows ``selected`` now."""
-        return cls(_rows_of(rows, columns, selected), rows, columns)
+        out = cls(rows.iloc[:0][columns], rows, columns)
+        out.frame = out.of(selected)
+        return out
 
     def of(self, selected: Iterable[str]) -> pd.DataFrame:
         """The layer's rows for ``selected`` run ids."""
-        return _rows_of(self.rows, self.columns, selected)
-
-
-def _rows_of(rows: pd.DataFrame, columns: list[str], selected: Iterable[str]) -> pd.DataFrame:
-    return rows.loc[rows["run_id"].isin(set(selected)), columns].reset_index(drop=True)
+        wanted = self._ids.get_indexer(list(dict.fromkeys(selected)))
+        chosen = np.isin(self._codes, wanted[wanted >= 0])
+        return self.rows.loc[chosen, self.columns].reset_index(drop=True)
 
 
 @dataclass
