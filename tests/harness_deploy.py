@@ -16,6 +16,7 @@ store in a separate process, so the tests never touch their own process's MLflow
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import signal
@@ -216,8 +217,10 @@ class Replica:
                 self.proc.wait(10)
 
 
+@functools.cache
 def serve_flags() -> set[str]:
-    """The flags ``python -m podium serve`` has today (team mode adds --auth and --host)."""
+    """The flags ``python -m podium serve`` has today (team mode adds --auth and --host); asked once
+    per process."""
     out = subprocess.run([sys.executable, "-m", "podium", "serve", "--help"], capture_output=True,
                          text=True, cwd=ROOT, env=clean_env(), check=True).stdout
     return set(re.findall(r"(--[a-z][a-z-]+)", out))
@@ -227,9 +230,8 @@ def team_mode_available() -> bool:
     return "--auth" in serve_flags()
 
 
-def start_replica(tracking_uri: str, base: Path, team: bool, env_extra: dict | None = None,
-                  timeout_s: float = 90) -> Replica:
-    """Start one replica (team mode: ``--auth mlflow``) and wait for ``/_stcore/health``."""
+def launch_replica(tracking_uri: str, base: Path, team: bool, env_extra: dict | None = None) -> Replica:
+    """Start one replica (team mode: ``--auth mlflow``) without waiting for it (:func:`wait_healthy`)."""
     port = free_port()
     flags = serve_flags()
     cmd = [sys.executable, "-m", "podium", "serve", "--tracking-uri", tracking_uri, "--port", str(port),
@@ -243,11 +245,15 @@ def start_replica(tracking_uri: str, base: Path, team: bool, env_extra: dict | N
     proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
                             env=clean_env(**(env_extra or {})), start_new_session=True)
     out.close()
-    replica = Replica(port, log, proc)
+    return Replica(port, log, proc)
+
+
+def wait_healthy(replica: Replica, timeout_s: float = 90) -> Replica:
+    """Wait for the replica's ``/_stcore/health``; stop it and raise if it exits or never answers."""
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         if not replica.alive():
-            raise RuntimeError(f"podium replica exited:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(f"podium replica exited:\n{replica.log.read_text()[-3000:]}")
         try:
             if requests.get(replica.url + "/_stcore/health", timeout=1).ok:
                 return replica
@@ -255,16 +261,25 @@ def start_replica(tracking_uri: str, base: Path, team: bool, env_extra: dict | N
             pass
         time.sleep(0.3)
     replica.stop()
-    raise RuntimeError(f"podium replica did not become healthy in {timeout_s:g} s:\n{log.read_text()[-2000:]}")
+    raise RuntimeError(f"podium replica did not become healthy in {timeout_s:g} s:\n{replica.log.read_text()[-2000:]}")
+
+
+def start_replica(tracking_uri: str, base: Path, team: bool, env_extra: dict | None = None,
+                  timeout_s: float = 90) -> Replica:
+    """Start one replica (team mode: ``--auth mlflow``) and wait for ``/_stcore/health``."""
+    return wait_healthy(launch_replica(tracking_uri, base, team, env_extra), timeout_s)
 
 
 @contextlib.contextmanager
 def replicas(tracking_uri: str, base: Path, n: int = 2, team: bool = True,
              env_extra: dict | None = None) -> Iterator[list[Replica]]:
+    """``n`` replicas, started side by side (their imports overlap) and each waited for."""
     started: list[Replica] = []
     try:
         for _ in range(n):
-            started.append(start_replica(tracking_uri, base, team, env_extra))
+            started.append(launch_replica(tracking_uri, base, team, env_extra))
+        for r in started:
+            wait_healthy(r)
         yield started
     finally:
         for r in started:
