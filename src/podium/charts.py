@@ -113,9 +113,18 @@ def scatter(
     if unplaced:
         notes.append(f"Not drawn for lack of a {xl} or {yl} value: {'; '.join(unplaced)}.")
 
+    # The domains of the drawn points, given explicitly: otherwise every layer's data counts, and a
+    # new selection (the rings' data) would remake the scales and re-encode every point.
+    domains = {}
+    for name in ("x", "y"):
+        values = pd.to_numeric(pd.concat([shown[name], starred[name]]), errors="coerce") if len(shown) + len(starred) else pd.Series([], dtype=float)
+        lo, hi = (float(values.min()), float(values.max())) if values.notna().any() else (math.nan, math.nan)
+        domains[name] = [lo, hi] if hi > lo else alt.Undefined
+
     def axis(field_name: str, kind: str, title: str, log: bool):
         enc = alt.X if field_name == "x" else alt.Y
-        scale = alt.Scale(type="log") if log else alt.Scale(zero=False)
+        domain = domains[field_name] if kind == "Q" else alt.Undefined
+        scale = alt.Scale(type="log", domain=domain) if log else alt.Scale(zero=False, domain=domain)
         return enc(f"{field_name}:{kind}", title=title + (" (log)" if log else ""), scale=scale if kind == "Q" else alt.Undefined,
                    axis=alt.Axis(labelLimit=0) if kind == "N" else alt.Undefined)
 
