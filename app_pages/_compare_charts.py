@@ -24,6 +24,7 @@ from podium import brush as brushing
 from podium.text import inert
 
 _EPOCH = "compare_parallel_epoch"
+MAX_POINTS = 10_000  # beyond this the scatter draws a sample of points (it says so; the axes span all runs)
 
 
 def clear_brush(column: str | None = None) -> None:
@@ -74,7 +75,7 @@ def _parallel(key: str, _runs: pd.DataFrame, _loaded: pd.DataFrame, _options: di
 @st.cache_resource(max_entries=12, ttl=600, show_spinner=False)
 def _scatter(key: str, _runs: pd.DataFrame, _loaded: pd.DataFrame, _labels: pd.Series, _options: dict) -> tuple[charts.ChartResult, dict]:
     """The scatter without a selection and its spec (never changed: shared by sessions)."""
-    sc = charts.scatter(_runs, reference_runs=_loaded, labels=_labels, **_options)
+    sc = charts.scatter(_runs, reference_runs=_loaded, labels=_labels, max_points=MAX_POINTS, **_options)
     return sc, sc.spec()
 
 

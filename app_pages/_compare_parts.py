@@ -24,6 +24,7 @@ _READ = "compare_query_read"
 _WRITTEN = "compare_url_written"  # the query this page last wrote: any other URL is read again
 BRUSH_KEY = "compare_brush"  # {column: podium.brush.Range}: ranges dragged on the parallel coordinates
 VALUE_KEY = "compare_value"  # which value of each metric's history the page shows (last/min/max/best)
+MAX_PICK_OPTIONS = 1000  # runs the "Selected runs" box lists beside the selected ones
 
 
 @st.cache_data(ttl=300, show_spinner=False, max_entries=32)
@@ -218,11 +219,16 @@ def selection_box(runs, loaded, labels) -> list[str]:
     st.session_state["compare_table_seen"], st.session_state["compare_pick_seen"] = table, chart
     set_selected_runs(merged)
     st.session_state["compare_selected"] = merged
-    options = list(dict.fromkeys(merged + list(runs["run_id"])))
+    # Every option is formatted, sent and kept by the browser on each rerun: the selected runs and
+    # the first runs of the table, not all 50,000; the table and the scatter select any run.
+    listed = runs["run_id"].iloc[:MAX_PICK_OPTIONS].tolist()
+    options = list(dict.fromkeys(merged + listed))
     names = label_names(labels)
+    more = f" Lists the first {MAX_PICK_OPTIONS:,} of these {len(runs):,} runs; select others in the table or the scatter." \
+        if len(runs) > MAX_PICK_OPTIONS else ""
     picked = st.multiselect("Selected runs", options, key="compare_selected", format_func=lambda r: names.get(r) or r[:8],
                             placeholder="Select runs in the table or the scatter, or pick them here",
-                            help="Shared with the Report and Champion pages.")
+                            help="Shared with the Report and Champion pages." + more)
     return list(picked)
 
 

@@ -149,3 +149,18 @@ def test_raster_pixels_follow_the_lines_colours():
     low_rgb = low[low[:, 3] > 0][:, :3].mean(axis=0)
     assert high_rgb[0] > 200 and high_rgb[1] > 200  # viridis' yellow end
     assert low_rgb[2] > low_rgb[1] and low_rgb[0] < 120  # its purple end
+
+
+def test_scatter_samples_points_beyond_max_points_and_says_so():
+    df = frame(300)
+    sc = charts.scatter(df, "metrics.latency", "metrics.f1", pareto=("min", "max"), selected=["r299"], max_points=100)
+    spec = sc.spec()
+    points = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "circle")
+    assert len(spec["datasets"][points["data"]["name"]]) == 100 and sc.drawn == 100 and sc.total == 300
+    assert any("random sample of 100 of the 300 runs placed" in n for n in sc.notes)
+    x_domain = points["encoding"]["x"]["scale"]["domain"]
+    assert x_domain == [pytest.approx(df["metrics.latency"].min()), pytest.approx(df["metrics.latency"].max())]
+    assert list(spec["datasets"][SELECTION_DATA]["run_id"]) == ["r299"]  # ringed, sampled or not
+    assert len(sc.pareto) >= 1 and set(sc.pareto["run_id"]) <= set(df["run_id"])
+    everything = charts.scatter(df, "metrics.latency", "metrics.f1", pareto=("min", "max"))
+    assert list(everything.pareto["run_id"]) == list(sc.pareto["run_id"])  # the front is of every run

@@ -53,6 +53,7 @@ def scatter(
     reference: dict[str, str] | None = None,
     reference_runs: pd.DataFrame | None = None,
     labels: pd.Series | None = None,
+    max_points: int | None = None,
 ) -> ChartResult:
     """A scatter of runs: ``x``, ``y``, colour and size from any column, log axes, tooltips.
 
@@ -70,6 +71,8 @@ def scatter(
     loaded run) name the points; by default :func:`podium.analysis.run_labels` of ``df``.
 
     Selected runs are ringed in a layer of their own (:meth:`ChartResult.select` changes only it).
+    Beyond ``max_points`` placed runs the points are a random sample (the subtitle says so); the
+    axes, the Pareto front and the rings of selected runs still cover every run.
     """
     n_runs = len(df)
     outside = _outside_references(df, reference, reference_runs)
@@ -148,9 +151,16 @@ def scatter(
     if size and "size" in shown:
         enc["size"] = alt.Size("size:Q" if any(n == "size" and num for n, _, num in extra_tips) else "size:N",
                                title=column_label(size, all_cols))
+    plotted = shown
+    if max_points is not None and len(shown) > max_points:
+        # Each point costs the browser an interpreted encoding: a seeded sample, in the runs' order.
+        at = np.sort(np.random.default_rng(0).choice(len(shown), size=max_points, replace=False))
+        plotted = shown.iloc[at]
+        notes.append(f"Points: a random sample of {max_points:,} of the {len(shown):,} runs placed; the axes, "
+                     "the Pareto front and selected runs cover them all.")
     many = len(shown) > 1500
     enc["opacity"] = alt.condition(pick, alt.value(0.45 if many else 0.85), alt.value(0.12 if many else 0.25))
-    points = alt.Chart(shown).mark_circle(size=18 if many else 60).encode(**enc).add_params(pick)
+    points = alt.Chart(plotted).mark_circle(size=18 if many else 60).encode(**enc).add_params(pick)
     # Ringed in a layer of their own, so a new selection leaves the points' data as it is.
     highlight = Highlight.over(shown[["run_id", "x", "y"]], ["run_id", "x", "y"], selected)
     rings = alt.Chart(highlight.frame).mark_point(size=260, strokeWidth=2.5, color=SELECTED_COLOR, filled=False).encode(
@@ -182,7 +192,7 @@ def scatter(
     title = alt.TitleParams(text=f"{yl} vs {xl} · {len(shown):,} runs", subtitle=notes or [""], anchor="start",
                             fontSize=14, subtitleColor="#4b5563")
     chart = alt.layer(*layers).properties(height=height, title=title, usermeta=CANVAS).configure_mark(aria=False)
-    return ChartResult(chart, total=n_runs, drawn=len(shown), notes=notes, pareto=front, highlight=highlight)
+    return ChartResult(chart, total=n_runs, drawn=len(plotted), notes=notes, pareto=front, highlight=highlight)
 
 
 def metric_history(
