@@ -18,7 +18,8 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from app_pages._compare_parts import BRUSH_KEY, frame_token, keep_valid, label_token, per_object
+from app_pages._compare_parts import frame_token, keep_valid, label_token, per_object
+from app_pages._permalink import BRUSH_KEY
 from podium import analysis, charts, insight_charts
 from podium import brush as brushing
 from podium.text import inert

@@ -9,7 +9,8 @@ import streamlit as st
 from app_pages._widgets import run_columns_config, shown_numbers
 from app_pages._compare_parts import keep_valid
 from podium import analysis
-from podium.filters import LINK_DISPLAY_REGEX, column_label, run_links
+from podium.columns import column_label
+from podium.links import LINK_DISPLAY_REGEX, run_links
 
 
 def runs_table(runs, ui_base: str | None, selected: list[str], summaries=None, labels=None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages._compare_parts import VALUE_KEY, extras, reopen
+from app_pages._permalink import VALUE_KEY, extras, reopen
 from podium import analysis, store, views
 from podium.errors import PodiumError
 from podium.text import inert

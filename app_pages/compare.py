@@ -13,9 +13,9 @@ from app_pages._state import selected_runs
 from app_pages._widgets import refresh_controls, runs_or_stop
 from app_pages._compare_charts import brush_caption, matrix_section, parallel_section, scatter_section
 from app_pages._compare_insights import group_section, importance_section, sweep_section
-from app_pages._compare_parts import (
-    BRUSH_KEY, cached_champions, first_load, select_runs, selection_box, ui_settings, write_query,
-)
+from app_pages._compare_parts import cached_champions, run_labels, ui_settings
+from app_pages._permalink import BRUSH_KEY, first_load, write_query
+from app_pages._selection import select_runs, selection_box
 from app_pages._compare_selected import diff_section, history_section
 from app_pages._compare_table import runs_table
 from app_pages._compare_views import metric_values, value_note, views_section
@@ -88,8 +88,6 @@ brushed = brushing.apply(runs, st.session_state.get(BRUSH_KEY) or {})
 brush_caption(len(runs), len(brushed), fmt)
 
 # --- the model the team ships: marked on the charts, kept in view when the filter leaves it out ---
-from app_pages._compare_parts import run_labels  # noqa: E402  (here: the preamble above is another part's)
-
 labels = run_labels(loaded)  # once per kept frame, not on every rerun
 refs = analysis.reference_labels(cached_champions(uri), loaded, brushed["run_id"])
 if refs:

@@ -11,9 +11,9 @@ PAGE = "app_pages/compare.py"
 
 @pytest.fixture
 def few_pick_options(monkeypatch):
-    from app_pages import _compare_parts
+    from app_pages import _selection
 
-    monkeypatch.setattr(_compare_parts, "MAX_PICK_OPTIONS", 3)
+    monkeypatch.setattr(_selection, "MAX_PICK_OPTIONS", 3)
 
 
 def test_the_selection_box_lists_the_selected_and_the_first_runs_only(sqlite_awkward, open_app, few_pick_options):

@@ -10,7 +10,6 @@ same, and a browser has nothing to redraw but that layer.
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -19,7 +18,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from podium.filters import numeric_view
+from podium.columns import numeric_view
 
 if TYPE_CHECKING:
     from podium.parallel import AxisLayout
@@ -154,13 +153,9 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
 
 
 def chart_numbers(series: pd.Series) -> pd.Series | None:
-    """:func:`numeric_view` with the SQL stores' stand-ins for infinity (±``float max``, which is
-    how they save ±inf) shown as the infinities the user logged."""
-    numbers = numeric_view(series)
-    if numbers is None:
-        return None
-    big = sys.float_info.max
-    return numbers.mask(numbers >= big, np.inf).mask(numbers <= -big, -np.inf)
+    """:func:`~podium.columns.numeric_view` with the SQL stores' stand-ins for infinity (±``float
+    max``, which is how they save ±inf) shown as the infinities the user logged."""
+    return numeric_view(series, infinities=True)
 
 
 def _natural(text: str) -> tuple:

@@ -22,7 +22,7 @@ from podium.chart_common import (  # noqa: F401  (re-exported)
     CANVAS, MISSING_COLOR, NA_TEXT, PARETO_COLOR, REFERENCE_COLOR, SELECTED_COLOR, SELECTION_DATA, STAR, ChartResult,
     Highlight, _outside_references, chart_numbers, nice_ticks,
 )
-from podium.filters import column_label
+from podium.columns import column_label
 from podium.parallel import (  # noqa: F401  (re-exported)
     BEST_SHARE, MAX_CATEGORY_LABELS, MAX_LINES, NA_Y, NEG_INF_Y, POS_INF_Y, TITLE_Y, TOOLTIP_MAX_LINES, AxisLayout,
     choose_lines, layout_axis, parallel_coordinates,

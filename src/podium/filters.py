@@ -142,9 +142,3 @@ class RunFilter:
 
 def _day(value: date | datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else value.isoformat()
-
-
-# Moved out; these names are re-exported until the Compare modules import them from their new homes.
-from podium.columns import column_label, numeric_view, varying_columns  # noqa: E402,F401
-from podium.links import LINK_DISPLAY_REGEX, mlflow_ui_base, run_links, run_url  # noqa: E402,F401
-from podium.permalink import CompareQuery  # noqa: E402,F401

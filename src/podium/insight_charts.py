@@ -11,7 +11,7 @@ import pandas as pd
 
 from podium.analysis import run_labels
 from podium.charts import CANVAS, SELECTED_COLOR, ChartResult, chart_numbers
-from podium.filters import column_label
+from podium.columns import column_label
 
 #: The scatter matrix draws at most this many columns (5 × 5 panels).
 MATRIX_MAX = 5

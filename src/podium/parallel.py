@@ -25,7 +25,7 @@ from podium.chart_common import (
     CANVAS, MISSING_COLOR, NA_TEXT, REFERENCE_COLOR, SELECTED_COLOR, ChartResult, Highlight, _fmt, _natural,
     _outside_references, chart_numbers, nice_ticks,
 )
-from podium.filters import column_label, numeric_view
+from podium.columns import column_label, numeric_view
 
 # Vertical layout of a parallel-coordinates axis (normalised units): values fill [0, 1].
 POS_INF_Y = 1.07
