@@ -164,3 +164,34 @@ def test_scatter_samples_points_beyond_max_points_and_says_so():
     assert len(sc.pareto) >= 1 and set(sc.pareto["run_id"]) <= set(df["run_id"])
     everything = charts.scatter(df, "metrics.latency", "metrics.f1", pareto=("min", "max"))
     assert list(everything.pareto["run_id"]) == list(sc.pareto["run_id"])  # the front is of every run
+
+
+def test_charts_are_built_without_altairs_per_object_validation_and_come_out_the_same():
+    """parallel_coordinates and scatter build inside chart_common.unvalidated (Altair's debug mode
+    off: no schema validation of each object as it is made); the result validates as a whole, equals
+    the chart built with validation on, and the flag is Altair's own again afterwards, also when
+    nested or when the building fails."""
+    from altair.utils import schemapi
+
+    from podium.chart_common import unvalidated
+
+    df = frame(300)
+    assert schemapi.DEBUG_MODE is True
+    seen = []
+    with unvalidated():
+        seen.append(schemapi.DEBUG_MODE)
+        with unvalidated():
+            seen.append(schemapi.DEBUG_MODE)
+        seen.append(schemapi.DEBUG_MODE)
+    assert seen == [False, False, False] and schemapi.DEBUG_MODE is True
+    with pytest.raises(RuntimeError), unvalidated():
+        raise RuntimeError("a chart that fails to build")
+    assert schemapi.DEBUG_MODE is True
+
+    fast = [charts.parallel_coordinates(df, AXES, color="metrics.f1"), charts.scatter(df, "metrics.latency", "metrics.f1")]
+    assert schemapi.DEBUG_MODE is True
+    with schemapi.debug_mode(True):  # the undecorated bodies, validating every object as it is made
+        slow = [charts.parallel_coordinates.__wrapped__(df, AXES, color="metrics.f1"),
+                charts.scatter.__wrapped__(df, "metrics.latency", "metrics.f1")]
+    for a, b in zip(fast, slow):
+        assert a.chart.to_dict(validate=True) == b.chart.to_dict(validate=True)

@@ -20,7 +20,7 @@ import pandas as pd
 from podium.analysis import metric_direction, normalize_direction, pareto_front, run_labels
 from podium.chart_common import (  # noqa: F401  (re-exported)
     CANVAS, MISSING_COLOR, NA_TEXT, PARETO_COLOR, REFERENCE_COLOR, SELECTED_COLOR, SELECTION_DATA, STAR, ChartResult,
-    Highlight, _outside_references, chart_numbers, nice_ticks,
+    Highlight, _outside_references, built_unvalidated, chart_numbers, nice_ticks,
 )
 from podium.columns import column_label
 from podium.parallel import (  # noqa: F401  (re-exported)
@@ -38,6 +38,7 @@ def _placed(df: pd.DataFrame, column: str, log: bool) -> tuple[pd.Series, str, b
     return nums.where(ok), "Q", log
 
 
+@built_unvalidated
 def scatter(
     df: pd.DataFrame,
     x: str,

@@ -23,7 +23,7 @@ import pandas as pd
 from podium.analysis import metric_direction, run_labels
 from podium.chart_common import (
     CANVAS, MISSING_COLOR, NA_TEXT, REFERENCE_COLOR, SELECTED_COLOR, ChartResult, Highlight, _fmt, _natural,
-    _outside_references, chart_numbers, nice_ticks,
+    _outside_references, built_unvalidated, chart_numbers, nice_ticks,
 )
 from podium.columns import column_label, numeric_view
 
@@ -159,6 +159,7 @@ def choose_lines(df: pd.DataFrame, color: str | None, keep: set[str], max_lines:
     return drawn, note
 
 
+@built_unvalidated
 def parallel_coordinates(
     df: pd.DataFrame,
     axes: list[str],
