@@ -99,7 +99,7 @@ if refs:
               help="Add the champion's run to the selection, for its history and a diff against it.")
 
 # --- selection (shared with the Report and Champion pages), table, charts ------------------------
-# One fragment from here to the end: a selection, an axis, any widget below reruns only this part,
+# One fragment from here to the sweeps: a selection, an axis, any widget there reruns only this part,
 # with the runs the page computed above (the filters, the store's frame and the brush are not read
 # again). A brush changed in here needs the page's runs anew: that reruns the whole page.
 @st.fragment
@@ -122,11 +122,21 @@ def compare_view(runs, brushed, varying, summaries, brush_used: dict) -> None:
         else:
             history_section(uri, loaded, selected, metrics, primary, labels, fmt)
             diff_section(loaded, selected, refs, labels)
-        importance_section(brushed, metrics, varying, primary, fmt)
         sweep_section(brushed, selected, labels, fmt)
-        group_section(brushed, metrics, primary, fmt)
 
     write_query(CompareQuery(tuple(chosen), good, tuple(axes), color or "", x or "", y or "", tuple(selected)))
 
 
-compare_view(runs, brushed, varying_columns(runs), summaries, dict(st.session_state.get(BRUSH_KEY) or {}))
+# "Which params matter" and "Group runs" read neither the selection nor the charts' widgets: a
+# fragment of their own, after the one above, so a selection, an axis or a table tick (a rerun of
+# compare_view only) leaves their ~15 elements as they are instead of sending them again.
+@st.fragment
+def insights_view(brushed, varying) -> None:
+    importance_section(brushed, metrics, varying, primary, fmt)
+    group_section(brushed, metrics, primary, fmt)
+
+
+varying = varying_columns(runs)
+compare_view(runs, brushed, varying, summaries, dict(st.session_state.get(BRUSH_KEY) or {}))
+if not brushed.empty:
+    insights_view(brushed, varying)
