@@ -195,3 +195,22 @@ def test_charts_are_built_without_altairs_per_object_validation_and_come_out_the
                 charts.scatter.__wrapped__(df, "metrics.latency", "metrics.f1")]
     for a, b in zip(fast, slow):
         assert a.chart.to_dict(validate=True) == b.chart.to_dict(validate=True)
+
+
+@pytest.mark.parametrize("values", [
+    pd.Series(["0.1", "0.01", "adam", None, "sgd", "0.1", "10", "9"] * 50, dtype="string[pyarrow]"),
+    pd.Series(["b", "a", None, "b", "a10", "a9"] * 50, dtype=object),
+    pd.Series([1, True, "a", None, 2.5, "1"] * 50, dtype=object),  # 1 and True stay two values
+])
+def test_categorical_axis_places_each_run_at_its_values_text(values):
+    """A category axis: the distinct texts in natural order, evenly spaced, each run at its own
+    value's text (missing values on the n/a band), strings hashed once and anything else by str()."""
+    from podium.chart_common import _natural
+
+    layout = parallel.layout_axis(values, "params.p", "p")
+    texts = [None if pd.isna(v) else str(v) for v in values.astype(object)]
+    cats = sorted({t for t in texts if t is not None}, key=_natural)
+    spot = {c: i / (len(cats) - 1) for i, c in enumerate(cats)}
+    assert [c for _, c in layout.categories] == cats
+    assert layout.positions.tolist() == [parallel.NA_Y if t is None else spot[t] for t in texts]
+    assert layout.na == sum(t is None for t in texts)

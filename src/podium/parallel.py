@@ -78,12 +78,19 @@ def layout_axis(series: pd.Series, column: str, label: str, log: bool = False) -
     numbers = chart_numbers(series)
     if numbers is None:
         present = series.notna().to_numpy()
-        text = series.astype(object).where(series.notna(), None)
-        cats = sorted({str(v) for v in text if v is not None}, key=_natural)
+        values = series.to_numpy(dtype=object)[present]
+        if pd.api.types.infer_dtype(values, skipna=False) == "string":
+            # Strings (every param): hash them once in C, name each distinct value once.
+            codes, distinct = pd.factorize(values)
+            names = [str(v) for v in distinct]
+        else:  # mixed objects: equal values with different texts (1 and True) stay apart
+            names = [str(v) for v in values]
+            codes = np.arange(len(names))
+        cats = sorted(set(names), key=_natural)
         pos = np.full(n, NA_Y)
         if cats:
             spots = {c: (i / (len(cats) - 1) if len(cats) > 1 else 0.5) for i, c in enumerate(cats)}
-            pos[present] = [spots[str(v)] for v in text[present]]
+            pos[present] = np.array([spots[c] for c in names], dtype=float)[codes] if len(codes) else []
             every = max(1, math.ceil(len(cats) / MAX_CATEGORY_LABELS))
             ticks = [(spots[c], c) for i, c in enumerate(cats) if i % every == 0]
         else:
