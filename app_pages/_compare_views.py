@@ -11,6 +11,7 @@ from podium.errors import PodiumError
 from podium.text import inert
 
 _PENDING = "compare_view_pending"  # ("save" | "delete", name) awaiting confirmation
+_DONE = "compare_view_done"  # what the last confirmed write did, shown once on the run after it
 
 
 @st.cache_data(ttl=300, show_spinner=False, max_entries=16)
@@ -58,6 +59,9 @@ def _ask(kind: str, name: str) -> None:
 
 def views_section(uri, experiments, chosen, query_params) -> None:
     """Save the view under a name (after a confirmation), list, open and delete the saved ones."""
+    done = st.session_state.pop(_DONE, None)
+    if done:  # a toast made just before st.rerun() would be dropped with that run's elements
+        st.toast(inert(done), icon=":material/check:")
     by_name = {e.name: e for e in experiments}
     home = by_name.get(chosen[0]) if chosen else None
     if home is None:
@@ -102,7 +106,7 @@ def views_section(uri, experiments, chosen, query_params) -> None:
                     else:
                         views.delete_view(uri, home, target)
                     st.session_state.pop(_PENDING, None)
-                    st.toast(inert(f"View '{target}' {'saved' if kind == 'save' else 'deleted'}."), icon=":material/check:")
+                    st.session_state[_DONE] = f"View '{target}' {'saved' if kind == 'save' else 'deleted'}."
                     st.rerun()
                 except PodiumError as exc:
                     st.error(inert(str(exc)), icon=":material/error:")
