@@ -68,15 +68,20 @@ def fresh_sqlite(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def _drop_postgres(name: str) -> None:
+def _admin(url: str, statement: str) -> None:
+    """Run one statement (CREATE or DROP DATABASE) as the server's admin, outside a transaction."""
     import sqlalchemy as sa
 
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as c:
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            c.execute(sa.text(statement))
     finally:
         admin.dispose()
+
+
+def _drop_postgres(name: str) -> None:
+    _admin(PG_ADMIN, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _postgres_template() -> str:
@@ -84,15 +89,8 @@ def _postgres_template() -> str:
     process and dropped when it exits; new databases are copied from it (``CREATE DATABASE ...
     TEMPLATE``: the server copies its files, which needs no connection open to it)."""
     if "postgresql" not in _server_templates:
-        import sqlalchemy as sa
-
         name = f"podium_template_{uuid.uuid4().hex[:10]}"
-        admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as c:
-                c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        finally:
-            admin.dispose()
+        _admin(PG_ADMIN, f'CREATE DATABASE "{name}"')
         atexit.register(_drop_postgres, name)
         _migrate(f"postgresql://postgres@127.0.0.1:5432/{name}")
         _server_templates["postgresql"] = name
@@ -103,41 +101,21 @@ def _postgres_template() -> str:
 def postgres_database(migrated: bool = False) -> Iterator[str]:
     """A fresh PostgreSQL database on the local server, empty or (``migrated``) with MLflow's
     tables at the head revision; dropped afterwards."""
-    import sqlalchemy as sa
-
     name = f"podium_test_{uuid.uuid4().hex[:10]}"
     template = f' TEMPLATE "{_postgres_template()}"' if migrated else ""
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"{template}'))
+    _admin(PG_ADMIN, f'CREATE DATABASE "{name}"{template}')
     try:
         yield f"postgresql://postgres@127.0.0.1:5432/{name}"
     finally:
-        with admin.connect() as c:
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _drop_postgres(name)
 
 
 def _create_mysql(name: str) -> None:
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(MYSQL_ADMIN)
-    try:
-        with admin.connect() as c:
-            c.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
-    finally:
-        admin.dispose()
+    _admin(MYSQL_ADMIN, f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
 
 
 def _drop_mysql(name: str) -> None:
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(MYSQL_ADMIN)
-    try:
-        with admin.connect() as c:
-            c.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
-    finally:
-        admin.dispose()
+    _admin(MYSQL_ADMIN, f"DROP DATABASE IF EXISTS `{name}`")
 
 
 def _mysql_template() -> str:
