@@ -37,6 +37,9 @@ def test_champion_page_draws_evidence_lineage_and_rollback(promoted_store):
         page.set_default_timeout(180_000)  # a busy shared machine: waiting is not what is tested
         # The Runs page takes the experiments from its address and shares them with the Champion page.
         page.goto(url + "/?" + "&".join(f"exp={e}" for e in EXPERIMENTS))
+        # As a user would: see the Runs page with those runs before going on (a click while its
+        # first run is still going could leave the choice unshared, as no person would meet it).
+        page.get_by_text("Compare these runs").wait_for()
         page.get_by_text("Champion", exact=True).first.click()
         page.get_by_text("Lineage and rollback").wait_for()
         page.get_by_text("config max_depth=10 (5 runs) 0.948 ± 0.005 vs champion config (5 runs) 0.901 ± 0.006",
