@@ -8,6 +8,8 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 # The markers test-quick leaves out (registered in pyproject.toml, set in tests/conftest.py).
 QUICK := not db and not server and not browser and not slow
+# make test's pytest-xdist workers: one per core of the 2-core CI machine (tests/harness/parallel.py).
+WORKERS ?= 2
 
 .PHONY: run test test-quick setup setup-dev system-packages bench clean
 
@@ -44,7 +46,7 @@ system-packages:
 	fi
 
 test: setup-dev system-packages
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(WORKERS) --dist loadfile
 
 test-quick: setup-dev
 	$(PY) -m pytest -q -m "$(QUICK)"

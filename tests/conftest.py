@@ -14,7 +14,6 @@ import contextlib
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable
@@ -40,6 +39,16 @@ os.environ.pop("MLFLOW_TRACKING_URI", None)
 
 def pytest_collection_modifyitems(config, items):
     markers.apply(items, TESTS)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``make test``'s ``-n 2 --dist loadfile``: whole modules per worker, modules sharing the team
+    server together, the longest first (``harness.parallel``)."""
+    if config.getvalue("dist") == "loadfile":
+        from harness import parallel
+
+        return parallel.UnitScheduling(config, log)
+    return None
 
 
 STORE_KINDS = ["sqlite", "postgresql", "mysql", "http", "file"]
@@ -133,44 +142,53 @@ def open_app():
 #: The demo stores tests read, by fixture name: their scale.
 DEMO_SEEDS = {"demo_seed": 1.0, "small_demo_seed": SMALL_DEMO_SCALE}
 _seeding: dict[str, "demo_seeds.BackgroundSeed"] = {}
+_seeds_folder: list = []
+
+
+def pytest_configure(config):
+    """The folder of this run's demo seeds, made before pytest-xdist starts its workers."""
+    _seeds_folder.append(demo_seeds.start_run_folder())
 
 
 def pytest_collection_finish(session):
     """Start training the demo stores the selected tests need, each in a background process, so
-    the training overlaps the tests that run before them (``harness.demo_seeds``)."""
+    the training overlaps the tests that run before them (``harness.demo_seeds``; with xdist, one
+    worker trains each store and the other waits for it)."""
     if session.config.option.collectonly:
         return
     needed = {name for item in session.items for name in getattr(item, "fixturenames", ()) if name in DEMO_SEEDS}
     for name in sorted(needed):
-        folder = Path(tempfile.mkdtemp(prefix=f"podium-{name.replace('_', '-')}-"))
-        _seeding[name] = demo_seeds.BackgroundSeed(folder, DEMO_SEEDS[name])
+        _seeding[name] = demo_seeds.shared_seed(name, DEMO_SEEDS[name])
 
 
 def pytest_sessionfinish(session, exitstatus):
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop or session.shouldfail)
     while _seeding:
-        _seeding.popitem()[1].stop()
+        _seeding.popitem()[1].stop(interrupted)
+    if _seeds_folder:
+        demo_seeds.remove_run_folder(_seeds_folder.pop())
 
 
-def _demo(name: str, tmp_path_factory) -> SimpleNamespace:
+def _demo(name: str) -> SimpleNamespace:
     """The seeded demo store ``name`` (started at collection, or now if it was not)."""
     if name not in _seeding:
-        _seeding[name] = demo_seeds.BackgroundSeed(tmp_path_factory.mktemp(name), DEMO_SEEDS[name])
+        _seeding[name] = demo_seeds.shared_seed(name, DEMO_SEEDS[name])
     return _seeding[name].result()
 
 
 @pytest.fixture(scope="session")
-def demo_seed(tmp_path_factory):
+def demo_seed():
     """The full demo (what ``make run`` seeds), trained by the real seeder into a fresh SQLite
     store once per session: ``uri``, ``summary``, ``progress`` and MLflow's global state before
     and after seeding (``state_before``, ``state_after``). Read-only for tests."""
-    return _demo("demo_seed", tmp_path_factory)
+    return _demo("demo_seed")
 
 
 @pytest.fixture(scope="session")
-def small_demo_seed(tmp_path_factory):
+def small_demo_seed():
     """The demo at :data:`SMALL_DEMO_SCALE` (a subset of the full demo's runs, same values), once
     per session: what the browser tests open. Read-only for tests."""
-    return _demo("small_demo_seed", tmp_path_factory)
+    return _demo("small_demo_seed")
 
 
 @pytest.fixture(scope="session")
