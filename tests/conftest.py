@@ -41,6 +41,7 @@ def pytest_collection_modifyitems(config, items):
     markers.apply(items, TESTS)
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of xdist's: unknown to a run without it (-p no:xdist)
 def pytest_xdist_make_scheduler(config, log):
     """``make test``'s ``-n 2 --dist loadfile``: whole modules per worker, modules sharing the team
     server together, the longest first (``harness.parallel``)."""

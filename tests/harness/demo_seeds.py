@@ -72,9 +72,7 @@ def start_run_folder() -> Path | None:
 
 def shared_seed(name: str, scale: float) -> "BackgroundSeed":
     """The run's seed ``name`` at ``scale``: started here if no other worker has started it."""
-    root = Path(os.environ.get(SEEDS_ENV) or tempfile.mkdtemp(prefix="podium-seeds-"))
-    folder = root / name
-    root.mkdir(parents=True, exist_ok=True)
+    folder = Path(os.environ[SEEDS_ENV]) / name  # start_run_folder named it at pytest_configure
     try:
         folder.mkdir()
     except FileExistsError:

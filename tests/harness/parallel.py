@@ -18,10 +18,13 @@ pytest-dev/pytest-xdist#1386.)
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
+
 from xdist.scheduler import LoadScopeScheduling
 
 #: Modules that run as one unit, by the unit's name: they share a costly session fixture.
-SHARED_UNITS = {"tests/test_team.py": "team", "tests/test_deploy.py": "team"}
+SHARED_UNITS = {"test_team": "team", "test_deploy": "team"}
 
 #: Seconds each module took in a serial run (``pytest --junitxml``, summed by module, 2026-12-01).
 SECONDS = {
@@ -37,7 +40,8 @@ SECONDS_PER_TEST = 0.1
 
 
 def module_of(nodeid: str) -> str:
-    return nodeid.split("::", 1)[0]
+    """The module of a test, by its file's stem (the tests are one flat folder)."""
+    return Path(nodeid.split("::", 1)[0]).stem
 
 
 def unit_of(nodeid: str) -> str:
@@ -48,11 +52,8 @@ def unit_of(nodeid: str) -> str:
 
 def unit_seconds(nodeids) -> float:
     """The expected length of a unit holding ``nodeids``."""
-    counts: dict[str, int] = {}
-    for nodeid in nodeids:
-        counts[module_of(nodeid)] = counts.get(module_of(nodeid), 0) + 1
-    stem = lambda module: module.rsplit("/", 1)[-1].removesuffix(".py")  # noqa: E731
-    return sum(SECONDS.get(stem(m), n * SECONDS_PER_TEST) for m, n in counts.items())
+    counts = Counter(module_of(nodeid) for nodeid in nodeids)
+    return sum(SECONDS.get(module, n * SECONDS_PER_TEST) for module, n in counts.items())
 
 
 class UnitScheduling(LoadScopeScheduling):
